@@ -9,6 +9,10 @@ bash scripts/setup.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 start=$(date +%s)
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+# Runs a test command, keeping its output for the final count.
+counted() { "$@" 2>&1 | tee -a "$LOG"; return "${PIPESTATUS[0]}"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -20,15 +24,17 @@ step "cargo clippy (wasm32 crates) -D warnings"
 cargo clippy -p lineage-marine -p lineage-peer --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "cargo test (native)"
-cargo test --workspace --locked
+counted cargo test --workspace --locked
 
 step "cargo test lineage-marine on wasm32 in headless Chromium (wasm-bindgen-test)"
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  WASM_BINDGEN_TEST_TIMEOUT=300 \
-  cargo test -p lineage-marine --target wasm32-unknown-unknown --locked
+WASM_BINDGEN_TEST_TIMEOUT=300 counted cargo test -p lineage-marine --target wasm32-unknown-unknown --locked
 
 step "end-to-end: lineage CLI (node --test)"
 cargo build -p lineage-node --locked
-LINEAGE_BIN="$CARGO_TARGET_DIR/debug/lineage" node --test tests/
+LINEAGE_BIN="$CARGO_TARGET_DIR/debug/lineage" counted node --test tests/
 
+# One closing line over every runner: cargo's "test result" lines and node's "# pass/# fail".
+passed=$(grep -oE '(test result: ok\. [0-9]+ passed|^# pass [0-9]+)' "$LOG" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)
+failed=$(grep -oE '([0-9]+ failed;|^# fail [0-9]+)' "$LOG" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)
 printf '\nall test stages passed in %ss\n' "$(( $(date +%s) - start ))"
+printf '%s passed, %s failed\n' "${passed:-0}" "${failed:-0}"

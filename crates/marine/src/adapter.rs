@@ -38,7 +38,7 @@ pub(crate) struct ModuleRuntime {
     pub instance: OnceLock<Instance>,
     pub memory: OnceLock<Memory>,
     /// Core functions of the IT exports, by IT export index.
-    pub core_exports: OnceLock<Vec<Option<Func>>>,
+    pub core_exports: OnceLock<Vec<Func>>,
     pub max_value_bytes: u64,
     pub max_call_depth: usize,
 }
@@ -66,7 +66,7 @@ impl ModuleRuntime {
     fn core_export(&self, idx: usize, function: &str) -> Result<Func, CallError> {
         self.core_exports
             .get()
-            .and_then(|v| v.get(idx).copied().flatten())
+            .and_then(|v| v.get(idx).copied())
             .ok_or_else(|| self.abi(function, format!("IT export #{idx} has no core function")))
     }
 

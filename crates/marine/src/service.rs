@@ -428,12 +428,19 @@ fn load_module(
             }
         })?;
     let memory = instance.get_memory(&*store, "memory");
-    let core_exports = rt
-        .it
-        .exports
-        .iter()
-        .map(|e| instance.get_func(&*store, &e.name))
-        .collect();
+    let mut core_exports = Vec::with_capacity(rt.it.exports.len());
+    for e in &rt.it.exports {
+        let f = instance
+            .get_func(&*store, &e.name)
+            .ok_or_else(|| LoadError::Incompatible {
+                module: name.into(),
+                reason: format!(
+                    "interface-types exports `{}`, but the module has no such function",
+                    e.name
+                ),
+            })?;
+        core_exports.push(f);
+    }
     let _ = rt.instance.set(instance);
     if let Some(m) = memory {
         let _ = rt.memory.set(m);

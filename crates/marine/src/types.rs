@@ -114,6 +114,35 @@ impl ServiceInterface {
         self.records.get(idx as usize).and_then(Option::as_ref)
     }
 
+    /// Record types reachable from the exported functions' signatures, by type index, in
+    /// index order (what Marine's interface listing shows).
+    pub fn used_records(&self) -> Vec<(u32, &RecordType)> {
+        let mut seen = vec![false; self.records.len()];
+        let mut todo: Vec<&IType> = self
+            .functions
+            .iter()
+            .flat_map(|f| f.arguments.iter().map(|a| &a.ty).chain(f.outputs.iter()))
+            .collect();
+        while let Some(ty) = todo.pop() {
+            match ty {
+                IType::Array(inner) => todo.push(inner),
+                IType::Record(idx) => {
+                    let i = *idx as usize;
+                    if let (Some(false), Some(r)) = (seen.get(i).copied(), self.record(*idx)) {
+                        seen[i] = true;
+                        todo.extend(r.fields.iter().map(|f| &f.ty));
+                    }
+                }
+                _ => {}
+            }
+        }
+        seen.iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .filter_map(|(i, _)| self.record(i as u32).map(|r| (i as u32, r)))
+            .collect()
+    }
+
     /// Renders a type with record names resolved, in Marine's notation (`[]u8`, `Greeting`).
     pub fn type_name(&self, ty: &IType) -> String {
         match ty {
@@ -129,17 +158,19 @@ impl ServiceInterface {
 
 impl fmt::Display for ServiceInterface {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let records: Vec<&RecordType> = self.records.iter().flatten().collect();
-        if !records.is_empty() {
+        let records = self.used_records();
+        if records.is_empty() {
+            writeln!(f, "<no exported data types>")?;
+        } else {
             writeln!(f, "exported data types (combined from all modules):")?;
-            for r in records {
+            for (_, r) in records {
                 writeln!(f, "data {}:", r.name)?;
                 for field in &r.fields {
                     writeln!(f, "  {}: {}", field.name, self.type_name(&field.ty))?;
                 }
             }
-            writeln!(f)?;
         }
+        writeln!(f)?;
         writeln!(f, "exported functions:")?;
         for func in &self.functions {
             let args: Vec<String> = func

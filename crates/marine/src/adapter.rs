@@ -157,16 +157,12 @@ pub(crate) fn run(
             Instruction::StringLiftMemory | Instruction::ByteArrayLiftMemory => {
                 let len = pop_u32(&mut stack, m, function)?;
                 let ptr = pop_u32(&mut stack, m, function)?;
-                let mem = m.memory(function)?;
-                let mut lifter = lilo::Lifter {
-                    mem: mem.data(&*ctx),
-                    records: &m.records,
-                    budget: m.max_value_bytes,
-                };
                 let v = if matches!(ins, Instruction::StringLiftMemory) {
-                    IValue::String(lifter.string(ptr, len).map_err(abi)?)
+                    lift(ctx, m, function, |l| l.string(ptr, len).map(IValue::String))?
                 } else {
-                    IValue::ByteArray(lifter.bytes(ptr, len).map_err(abi)?)
+                    lift(ctx, m, function, |l| {
+                        l.bytes(ptr, len).map(IValue::ByteArray)
+                    })?
                 };
                 stack.push(v);
             }
@@ -200,13 +196,7 @@ pub(crate) fn run(
             Instruction::ArrayLiftMemory(ty) => {
                 let count = pop_u32(&mut stack, m, function)?;
                 let ptr = pop_u32(&mut stack, m, function)?;
-                let mem = m.memory(function)?;
-                let mut lifter = lilo::Lifter {
-                    mem: mem.data(&*ctx),
-                    records: &m.records,
-                    budget: m.max_value_bytes,
-                };
-                stack.push(lifter.array(ty, ptr, count, 0).map_err(abi)?);
+                stack.push(lift(ctx, m, function, |l| l.array(ty, ptr, count, 0))?);
             }
             Instruction::ArrayLowerMemory(_) => {
                 let items = match pop(&mut stack, m, function)? {
@@ -234,13 +224,7 @@ pub(crate) fn run(
             }
             Instruction::RecordLiftMemory(id) => {
                 let ptr = pop_u32(&mut stack, m, function)?;
-                let mem = m.memory(function)?;
-                let mut lifter = lilo::Lifter {
-                    mem: mem.data(&*ctx),
-                    records: &m.records,
-                    budget: m.max_value_bytes,
-                };
-                stack.push(lifter.record(*id, ptr, 0).map_err(abi)?);
+                stack.push(lift(ctx, m, function, |l| l.record(*id, ptr, 0))?);
             }
             Instruction::RecordLowerMemory(_) => {
                 let fields = match pop(&mut stack, m, function)? {
@@ -291,6 +275,22 @@ pub(crate) fn run(
         }
     }
     Ok(stack)
+}
+
+/// Lifts a value out of `m`'s memory with the module's value budget.
+fn lift<T>(
+    ctx: &impl AsContext<Data = HostState>,
+    m: &ModuleRuntime,
+    function: &str,
+    read: impl FnOnce(&mut lilo::Lifter<'_>) -> Result<T, String>,
+) -> Result<T, CallError> {
+    let mem = m.memory(function)?;
+    let mut lifter = lilo::Lifter {
+        mem: mem.data(ctx),
+        records: &m.records,
+        budget: m.max_value_bytes,
+    };
+    read(&mut lifter).map_err(|e| m.abi(function, e))
 }
 
 fn pop(stack: &mut Vec<IValue>, m: &ModuleRuntime, function: &str) -> Result<IValue, CallError> {
@@ -433,7 +433,7 @@ fn call_core(
     }
 }
 
-fn to_val(v: IValue) -> Result<Val, String> {
+pub(crate) fn to_val(v: IValue) -> Result<Val, String> {
     Ok(match v {
         IValue::I32(x) | IValue::S32(x) => Val::I32(x),
         IValue::U32(x) => Val::I32(x as i32),

@@ -493,7 +493,7 @@ mod tests {
         assert!(decode(&[0x00, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
         // A type nested beyond the limit.
         let mut deep = vec![0x00, 0x01, 0x00, 0x00, 0x01];
-        deep.extend(std::iter::repeat(0x36).take(100));
+        deep.extend(std::iter::repeat_n(0x36, 100));
         deep.push(0x0a);
         assert!(decode(&deep).is_err());
     }

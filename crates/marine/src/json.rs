@@ -220,21 +220,32 @@ impl JsonConv<'_> {
                     self.type_error(path, &format!("record#{idx}"), "an undeclared record type")
                 })?;
                 let fields = match v {
-                    Value::Object(map) => rt
-                        .fields
-                        .iter()
-                        .map(|f| {
-                            let fp = format!("{path}.{}", f.name);
-                            match map.get(&f.name) {
-                                Some(fv) => self.to_ivalue(fv, &f.ty, &fp),
-                                None => Err(self.type_error(
-                                    &fp,
-                                    &self.iface.type_name(&f.ty),
-                                    "nothing",
-                                )),
-                            }
-                        })
-                        .collect::<Result<Vec<_>, _>>()?,
+                    Value::Object(map) => {
+                        if let Some(extra) = map
+                            .keys()
+                            .find(|k| !rt.fields.iter().any(|f| &f.name == *k))
+                        {
+                            return Err(self.type_error(
+                                &format!("{path}.{extra}"),
+                                &format!("no field of this name in {}", rt.name),
+                                "an extra field",
+                            ));
+                        }
+                        rt.fields
+                            .iter()
+                            .map(|f| {
+                                let fp = format!("{path}.{}", f.name);
+                                match map.get(&f.name) {
+                                    Some(fv) => self.to_ivalue(fv, &f.ty, &fp),
+                                    None => Err(self.type_error(
+                                        &fp,
+                                        &self.iface.type_name(&f.ty),
+                                        "nothing",
+                                    )),
+                                }
+                            })
+                            .collect::<Result<Vec<_>, _>>()?
+                    }
                     Value::Array(items) if items.len() == rt.fields.len() => rt
                         .fields
                         .iter()

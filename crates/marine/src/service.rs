@@ -603,30 +603,13 @@ fn define_module_import(
                     })));
                 }
                 for (slot, v) in results.iter_mut().zip(out) {
-                    *slot = core_val(v).map_err(wasmi::Error::new)?;
+                    *slot = adapter::to_val(v).map_err(wasmi::Error::new)?;
                 }
                 Ok(())
             },
         )
         .map(|_| ())
         .map_err(|e| e.to_string())
-}
-
-fn core_val(v: IValue) -> Result<Val, String> {
-    Ok(match v {
-        IValue::I32(x) | IValue::S32(x) => Val::I32(x),
-        IValue::U32(x) => Val::I32(x as i32),
-        IValue::I64(x) | IValue::S64(x) => Val::I64(x),
-        IValue::U64(x) => Val::I64(x as i64),
-        IValue::F32(x) => Val::F32(wasmi::F32::from_float(x)),
-        IValue::F64(x) => Val::F64(wasmi::F64::from_float(x)),
-        other => {
-            return Err(format!(
-                "import adapter left a {} value for a core result",
-                other.kind()
-            ))
-        }
-    })
 }
 
 /// `log_utf8_string` and `get_call_parameters` of Marine's host API.

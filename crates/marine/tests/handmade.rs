@@ -7,6 +7,9 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+mod common;
+
+use common::custom_section;
 use lineage_marine::{CallError, Limits, Service, ServiceConfig};
 use serde_json::json;
 
@@ -31,29 +34,6 @@ fn api(allocate_body: &str, result_size_body: &str) -> String {
 const BUMP_ALLOCATE: &str =
     "global.get $bump global.get $bump local.get $n i32.add global.set $bump";
 
-fn leb(mut n: u32, out: &mut Vec<u8>) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn custom_section(name: &str, payload: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    leb(name.len() as u32, &mut body);
-    body.extend_from_slice(name.as_bytes());
-    body.extend_from_slice(payload);
-    let mut s = vec![0u8];
-    leb(body.len() as u32, &mut s);
-    s.extend(body);
-    s
-}
-
 fn it_string(s: &str, out: &mut Vec<u8>) {
     out.push(s.len() as u8);
     out.extend_from_slice(s.as_bytes());
@@ -75,7 +55,7 @@ fn it_section(fns: &[ItFn]) -> Vec<u8> {
     it_string("0.28.0", &mut p);
     // Types.
     p.push(0x00);
-    leb(1 + 2 * fns.len() as u32, &mut p);
+    common::uleb(u64::from(1 + 2 * fns.len() as u32), &mut p);
     p.extend_from_slice(&[0x00, 0, 0]); // type 0: fn() -> () (placeholder for the API exports)
     for f in fns {
         for _ in 0..2 {
@@ -91,15 +71,15 @@ fn it_section(fns: &[ItFn]) -> Vec<u8> {
     }
     // Adapters.
     p.push(0x02);
-    leb(fns.len() as u32, &mut p);
+    common::uleb(u64::from(fns.len() as u32), &mut p);
     for (i, f) in fns.iter().enumerate() {
-        leb(1 + 2 * i as u32, &mut p);
+        common::uleb(u64::from(1 + 2 * i as u32), &mut p);
         p.push(f.adapter_len);
         p.extend_from_slice(&f.adapter);
     }
     // Exports: the six API functions, then the user functions (call-core 6, 7, …).
     p.push(0x03);
-    leb(6 + fns.len() as u32, &mut p);
+    common::uleb(u64::from(6 + fns.len() as u32), &mut p);
     for api in [
         "allocate",
         "release_objects",
@@ -113,14 +93,14 @@ fn it_section(fns: &[ItFn]) -> Vec<u8> {
     }
     for (i, f) in fns.iter().enumerate() {
         it_string(f.name, &mut p);
-        leb(2 + 2 * i as u32, &mut p);
+        common::uleb(u64::from(2 + 2 * i as u32), &mut p);
     }
     // Implementations: export type → adapter type.
     p.push(0x04);
-    leb(fns.len() as u32, &mut p);
+    common::uleb(u64::from(fns.len() as u32), &mut p);
     for i in 0..fns.len() as u32 {
-        leb(2 + 2 * i, &mut p);
-        leb(1 + 2 * i, &mut p);
+        common::uleb(u64::from(2 + 2 * i), &mut p);
+        common::uleb(u64::from(1 + 2 * i), &mut p);
     }
     p
 }

@@ -1,9 +1,15 @@
 //! # lineage-peer
 //!
-//! The peer core shared by the browser light peer and the edge node. Today: the AquaVM runner
-//! (`aquavm-air` 0.63.0 linked natively, the interpreter nox 0.28 and js-client 0.9 interoperate
-//! with). The particle host loop and service registry build on it.
+//! The peer core shared by the browser light peer and the edge node: the AquaVM runner
+//! (`aquavm-air` 0.63.0 linked natively — the interpreter nox 0.28 and js-client 0.9
+//! interoperate with), the particle host loop ([`Peer`]) and the services a peer answers
+//! ([`Services`]: builtins, Marine services, embedder handlers). Transport-agnostic.
 
 mod avm;
+mod builtins;
+mod host;
+mod services;
 
 pub use avm::{run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet};
+pub use host::{Handled, Peer, Rejected, Send};
+pub use services::{CallContext, Handler, ServiceError, Services};

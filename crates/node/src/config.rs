@@ -1,0 +1,139 @@
+//! Node configuration: built-in defaults, then a TOML file, then environment variables and
+//! flags (the later wins). With no arguments the node listens on 127.0.0.1 only.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Command line of `lineage-node` (every flag also reads a `LINEAGE_NODE_*` variable).
+#[derive(Debug, Parser)]
+#[command(
+    name = "lineage-node",
+    version,
+    about = "Lineage edge node: a Fluence-compatible peer and relay"
+)]
+pub struct Flags {
+    /// TOML config file (keys as the flags, with underscores: `ws_port = 9999`).
+    #[arg(long, env = "LINEAGE_NODE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the node keeps its key and data [default: the user's data dir/lineage-node].
+    #[arg(long, env = "LINEAGE_NODE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1]; `0.0.0.0` exposes the node beyond this machine.
+    #[arg(long, env = "LINEAGE_NODE_HOST")]
+    pub host: Option<IpAddr>,
+    /// WebSocket port (`/tcp/N/ws`) [default: 9999; 0 = any free port].
+    #[arg(long, env = "LINEAGE_NODE_WS_PORT")]
+    pub ws_port: Option<u16>,
+    /// TCP port [default: 7777; 0 = any free port].
+    #[arg(long, env = "LINEAGE_NODE_TCP_PORT")]
+    pub tcp_port: Option<u16>,
+    /// Addresses peers can reach this node at, announced by `peer.identify` (repeatable).
+    #[arg(
+        long = "external-address",
+        env = "LINEAGE_NODE_EXTERNAL_ADDRESSES",
+        value_delimiter = ','
+    )]
+    pub external_addresses: Vec<String>,
+    /// Particles per second accepted from one peer (bursts up to twice that).
+    #[arg(long, env = "LINEAGE_NODE_PARTICLES_PER_SEC")]
+    pub particles_per_sec: Option<u32>,
+    /// Log filter (`info`, `debug`, `lineage_node=debug,libp2p=info`, …).
+    #[arg(long, env = "LINEAGE_NODE_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// The TOML file's shape (all optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    host: Option<IpAddr>,
+    ws_port: Option<u16>,
+    tcp_port: Option<u16>,
+    external_addresses: Option<Vec<String>>,
+    particles_per_sec: Option<u32>,
+    max_frame_bytes: Option<usize>,
+}
+
+/// The node's effective configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub host: IpAddr,
+    pub ws_port: u16,
+    pub tcp_port: u16,
+    pub external_addresses: Vec<String>,
+    pub particles_per_sec: u32,
+    /// Largest particle frame accepted (nox: 64 MiB particles).
+    pub max_frame_bytes: usize,
+}
+
+/// Reading the configuration failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("no data directory: set --data-dir or LINEAGE_NODE_DATA_DIR")]
+    NoDataDir,
+}
+
+impl NodeConfig {
+    /// Defaults, overridden by the file named in `flags`, overridden by `flags`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for an unreadable or invalid file.
+    pub fn load(flags: &Flags) -> Result<NodeConfig, ConfigError> {
+        let file = match &flags.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = flags
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .or_else(|| dirs::data_dir().map(|d| d.join("lineage-node")))
+            .ok_or(ConfigError::NoDataDir)?;
+        let external = if flags.external_addresses.is_empty() {
+            file.external_addresses.unwrap_or_default()
+        } else {
+            flags.external_addresses.clone()
+        };
+        Ok(NodeConfig {
+            data_dir,
+            host: flags
+                .host
+                .or(file.host)
+                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+            ws_port: flags.ws_port.or(file.ws_port).unwrap_or(9999),
+            tcp_port: flags.tcp_port.or(file.tcp_port).unwrap_or(7777),
+            external_addresses: external,
+            particles_per_sec: flags
+                .particles_per_sec
+                .or(file.particles_per_sec)
+                .unwrap_or(500),
+            max_frame_bytes: file
+                .max_frame_bytes
+                .unwrap_or(lineage_particle::DEFAULT_MAX_FRAME_SIZE),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.into(),
+        reason: e.to_string(),
+    })
+}

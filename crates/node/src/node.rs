@@ -1,0 +1,275 @@
+//! The running node: a libp2p swarm, the particle host loop and the relay between clients.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId};
+use lineage_particle::Particle;
+use lineage_peer::{Peer, Rejected, Services};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::config::NodeConfig;
+use crate::keys;
+
+/// Agent string announced by identify and `peer.identify`.
+pub const AGENT: &str = concat!("lineage-node/", env!("CARGO_PKG_VERSION"));
+
+/// What the node reports while starting; printed by the binary, awaited by tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    PeerId(PeerId),
+    /// A full multiaddr ending in `/p2p/<peer id>`.
+    Listening(Multiaddr),
+    /// Every listener has an address.
+    Ready,
+}
+
+/// Running the node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    #[error(transparent)]
+    Build(#[from] lineage_net::transport::BuildError),
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: Multiaddr, reason: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Runs the node until `shutdown` resolves; `on_start` sees the peer id, listen addresses and
+/// readiness as they happen.
+///
+/// # Errors
+/// [`NodeError`] when the key, transports or listeners can't be set up.
+pub async fn run(
+    config: NodeConfig,
+    mut on_start: impl FnMut(Started),
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), NodeError> {
+    let (key, created) = keys::load_or_create(&config.data_dir)?;
+    let local_id = key.public().to_peer_id();
+    tracing::info!(peer_id = %local_id, data_dir = %config.data_dir.display(), key_created = created, "node key");
+    on_start(Started::PeerId(local_id));
+
+    let mut swarm =
+        lineage_net::transport::build_swarm(key.clone(), AGENT, lineage_net::Limits::default())
+            .await?;
+    let ip = match config.host {
+        std::net::IpAddr::V4(v4) => Protocol::Ip4(v4),
+        std::net::IpAddr::V6(v6) => Protocol::Ip6(v6),
+    };
+    let listens = [
+        Multiaddr::empty()
+            .with(ip.clone())
+            .with(Protocol::Tcp(config.ws_port))
+            .with(Protocol::Ws("/".into())),
+        Multiaddr::empty()
+            .with(ip)
+            .with(Protocol::Tcp(config.tcp_port)),
+    ];
+    let mut pending_listeners = HashSet::new();
+    for addr in listens {
+        let id = swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NodeError::Listen {
+                addr: addr.clone(),
+                reason: e.to_string(),
+            })?;
+        pending_listeners.insert(id);
+    }
+
+    let identify = json!({
+        "external_addresses": config.external_addresses,
+        "allowed_binaries": [],
+        "air_version": "0.63.0",
+        "node_version": AGENT,
+        "spell_version": "",
+    });
+    let services = Services::new(key.clone(), identify);
+    let mut peer = Peer::new(key, services).map_err(NodeError::Other)?;
+
+    let mut control = swarm.behaviour().streams.new_control();
+    let mut incoming =
+        lineage_net::accept_particles(&mut control).map_err(|e| NodeError::Other(e.to_string()))?;
+    let (particles_tx, mut particles_rx) = mpsc::channel::<(PeerId, Particle)>(1024);
+    let mut limiter = RateLimiter::new(config.particles_per_sec);
+    let mut connections: HashMap<PeerId, usize> = HashMap::new();
+    let mut expiry = tokio::time::interval(Duration::from_secs(1));
+    tokio::pin!(shutdown);
+
+    loop {
+        tokio::select! {
+            () = &mut shutdown => {
+                tracing::info!("shutting down");
+                break;
+            }
+            event = swarm.select_next_some() => match event {
+                SwarmEvent::NewListenAddr { listener_id, address } => {
+                    let full = address.with(Protocol::P2p(local_id));
+                    tracing::info!(address = %full, "listening");
+                    on_start(Started::Listening(full));
+                    if pending_listeners.remove(&listener_id) && pending_listeners.is_empty() {
+                        on_start(Started::Ready);
+                    }
+                }
+                SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                    *connections.entry(peer_id).or_default() += 1;
+                    peer.services.connected.insert(peer_id);
+                    tracing::info!(peer = %peer_id, remote = %endpoint.get_remote_address(), "connected");
+                }
+                SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
+                    let left = connections.get_mut(&peer_id).map(|n| { *n = n.saturating_sub(1); *n }).unwrap_or(0);
+                    if left == 0 {
+                        connections.remove(&peer_id);
+                        peer.services.connected.remove(&peer_id);
+                        limiter.forget(&peer_id);
+                    }
+                    tracing::info!(peer = %peer_id, cause = ?cause, "disconnected");
+                }
+                SwarmEvent::IncomingConnectionError { error, send_back_addr, .. } => {
+                    tracing::debug!(remote = %send_back_addr, %error, "incoming connection failed");
+                }
+                SwarmEvent::ListenerError { error, .. } => tracing::warn!(%error, "listener error"),
+                _ => {}
+            },
+            Some((from, stream)) = incoming.next() => {
+                let tx = particles_tx.clone();
+                let max = config.max_frame_bytes;
+                tokio::spawn(async move {
+                    let mut particles = std::pin::pin!(lineage_net::read_particles(stream, max));
+                    while let Some(item) = particles.next().await {
+                        match item {
+                            Ok(p) => {
+                                if tx.send((from, p)).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(peer = %from, error = %e, "dropped a malformed particle stream");
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            Some((from, particle)) = particles_rx.recv() => {
+                if !limiter.allow(from, now_ms()) {
+                    tracing::warn!(peer = %from, particle = %particle.id, "rate limit: particle dropped");
+                    continue;
+                }
+                handle_particle(&mut peer, &control, from, particle);
+            }
+            _ = expiry.tick() => {
+                let freed = peer.expire(now_ms());
+                if freed > 0 {
+                    tracing::debug!(freed, "expired particle data freed");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn handle_particle(
+    peer: &mut Peer,
+    control: &lineage_net::Control,
+    from: PeerId,
+    particle: Particle,
+) {
+    let id = particle.id.clone();
+    let started = std::time::Instant::now();
+    match peer.handle(particle, now_ms()) {
+        Ok(handled) => {
+            tracing::debug!(particle = %id, %from, calls = handled.calls, sends = handled.sends.len(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "particle handled");
+            for send in handled.sends {
+                let mut control = control.clone();
+                tokio::spawn(async move {
+                    let to = send.to;
+                    let result = tokio::time::timeout(
+                        lineage_net::SEND_TIMEOUT,
+                        lineage_net::send_particle(&mut control, to, &send.particle),
+                    )
+                    .await;
+                    match result {
+                        Ok(Ok(())) => {
+                            tracing::debug!(particle = %send.particle.id, %to, "particle sent")
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(particle = %send.particle.id, %to, error = %e, "particle not delivered")
+                        }
+                        Err(_) => {
+                            tracing::warn!(particle = %send.particle.id, %to, "particle send timed out")
+                        }
+                    }
+                });
+            }
+        }
+        Err(e @ Rejected::Expired { .. }) => {
+            tracing::info!(particle = %id, %from, reason = %e, "particle dropped")
+        }
+        Err(e) => tracing::warn!(particle = %id, %from, reason = %e, "particle rejected"),
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A token bucket per peer: `rate` particles per second, bursts of twice that.
+struct RateLimiter {
+    rate: f64,
+    buckets: HashMap<PeerId, (f64, u64)>,
+}
+
+impl RateLimiter {
+    fn new(rate: u32) -> Self {
+        RateLimiter {
+            rate: f64::from(rate.max(1)),
+            buckets: HashMap::new(),
+        }
+    }
+
+    fn allow(&mut self, peer: PeerId, now_ms: u64) -> bool {
+        let cap = self.rate * 2.0;
+        let (tokens, last) = self.buckets.entry(peer).or_insert((cap, now_ms));
+        let elapsed = now_ms.saturating_sub(*last) as f64 / 1000.0;
+        *tokens = (*tokens + elapsed * self.rate).min(cap);
+        *last = now_ms;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn forget(&mut self, peer: &PeerId) {
+        self.buckets.remove(peer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_limiter_allows_bursts_then_refills() {
+        let peer = PeerId::random();
+        let mut l = RateLimiter::new(10);
+        let allowed = (0..100).filter(|_| l.allow(peer, 1_000)).count();
+        assert_eq!(allowed, 20);
+        assert!(!l.allow(peer, 1_000));
+        assert!(l.allow(peer, 1_200), "two tokens refilled after 200 ms");
+        let other = PeerId::random();
+        assert!(l.allow(other, 1_000), "buckets are per peer");
+    }
+}

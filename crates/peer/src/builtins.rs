@@ -1,0 +1,494 @@
+//! The builtin services, with the names and result shapes aqua-lib's `builtin.aqua` declares
+//! and nox answers with.
+
+use base64::Engine as _;
+use libp2p_identity::PeerId;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::services::{CallContext, ServiceError, Services, StoredModule};
+
+type R = Result<Value, ServiceError>;
+
+pub(crate) fn call(
+    s: &mut Services,
+    service: &str,
+    function: &str,
+    args: Vec<Value>,
+    ctx: &CallContext,
+) -> R {
+    let fail = |message: String| ServiceError::Failed {
+        service: service.to_string(),
+        function: function.to_string(),
+        message,
+    };
+    let no_function = || ServiceError::NoFunction {
+        service: service.into(),
+        function: function.into(),
+    };
+    let a = Args {
+        args: &args,
+        fail: &fail,
+    };
+    match service {
+        "peer" => match function {
+            "identify" => Ok(s.identify.clone()),
+            "timestamp_ms" => Ok(json!(now_ms())),
+            "timestamp_sec" => Ok(json!(now_ms() / 1000)),
+            "is_connected" => {
+                let peer = a.peer(0)?;
+                Ok(json!(peer == s.peer_id || s.connected.contains(&peer)))
+            }
+            _ => Err(no_function()),
+        },
+        "op" => op(function, &a).unwrap_or_else(|| Err(no_function())),
+        "math" => math(function, &a).unwrap_or_else(|| Err(no_function())),
+        "cmp" => cmp(function, &a).unwrap_or_else(|| Err(no_function())),
+        "array" => array(function, &a).unwrap_or_else(|| Err(no_function())),
+        "json" => json_service(function, &a).unwrap_or_else(|| Err(no_function())),
+        "debug" => match function {
+            "stringify" => Ok(Value::String(match args.as_slice() {
+                [] => "\"<empty argument list>\"".to_string(),
+                [one] => one.to_string(),
+                many => Value::Array(many.to_vec()).to_string(),
+            })),
+            _ => Err(no_function()),
+        },
+        "sig" => sig(s, function, &a).unwrap_or_else(|| Err(no_function())),
+        "dist" => dist(s, function, &a).unwrap_or_else(|| Err(no_function())),
+        "srv" => srv(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
+        _ => Err(ServiceError::NoService {
+            service: service.into(),
+            function: function.into(),
+        }),
+    }
+}
+
+/// Positional argument access with typed errors.
+struct Args<'a> {
+    args: &'a [Value],
+    fail: &'a dyn Fn(String) -> ServiceError,
+}
+
+impl Args<'_> {
+    fn get(&self, i: usize) -> Result<&Value, ServiceError> {
+        self.args.get(i).ok_or_else(|| {
+            (self.fail)(format!(
+                "expected at least {} argument(s), got {}",
+                i + 1,
+                self.args.len()
+            ))
+        })
+    }
+    fn str(&self, i: usize) -> Result<&str, ServiceError> {
+        let v = self.get(i)?;
+        v.as_str()
+            .ok_or_else(|| (self.fail)(format!("argument {i} must be a string, got {v}")))
+    }
+    fn f64(&self, i: usize) -> Result<f64, ServiceError> {
+        let v = self.get(i)?;
+        v.as_f64()
+            .ok_or_else(|| (self.fail)(format!("argument {i} must be a number, got {v}")))
+    }
+    fn i64(&self, i: usize) -> Result<i64, ServiceError> {
+        let v = self.get(i)?;
+        v.as_i64()
+            .ok_or_else(|| (self.fail)(format!("argument {i} must be an integer, got {v}")))
+    }
+    fn array(&self, i: usize) -> Result<&Vec<Value>, ServiceError> {
+        let v = self.get(i)?;
+        v.as_array()
+            .ok_or_else(|| (self.fail)(format!("argument {i} must be an array, got {v}")))
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, ServiceError> {
+        self.array(i)?
+            .iter()
+            .map(|b| {
+                b.as_u64()
+                    .and_then(|b| u8::try_from(b).ok())
+                    .ok_or_else(|| (self.fail)(format!("argument {i} must be an array of bytes")))
+            })
+            .collect()
+    }
+    fn peer(&self, i: usize) -> Result<PeerId, ServiceError> {
+        let s = self.str(i)?;
+        s.parse()
+            .map_err(|e| (self.fail)(format!("invalid peer id '{s}': {e}")))
+    }
+    fn fail(&self, m: impl Into<String>) -> ServiceError {
+        (self.fail)(m.into())
+    }
+}
+
+fn now_ms() -> u64 {
+    web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn op(function: &str, a: &Args) -> Option<R> {
+    let bs58 = |b: &[u8]| bs58::encode(b).into_string();
+    Some(match function {
+        "noop" => Ok(Value::Null),
+        "array" => Ok(Value::Array(a.args.to_vec())),
+        "identity" => match a.args {
+            [] => Ok(Value::Null),
+            [one] => Ok(one.clone()),
+            _ => Err(a.fail(format!(
+                "identity accepts up to 1 arguments, received {} arguments",
+                a.args.len()
+            ))),
+        },
+        "array_length" => a.array(0).map(|v| json!(v.len())),
+        "concat" => {
+            let mut out = Vec::new();
+            for (i, v) in a.args.iter().enumerate() {
+                match v.as_array() {
+                    Some(items) => out.extend(items.iter().cloned()),
+                    None => {
+                        return Some(Err(a.fail(format!(
+                            "all arguments of 'concat' must be arrays: argument #{i} is not"
+                        ))))
+                    }
+                }
+            }
+            Ok(Value::Array(out))
+        }
+        "concat_strings" => {
+            let mut out = String::new();
+            for (i, v) in a.args.iter().enumerate() {
+                match v.as_str() {
+                    Some(s) => out.push_str(s),
+                    None => return Some(Err(a.fail(format!(
+                        "all arguments of 'concat_strings' must be strings: argument #{i} is not"
+                    )))),
+                }
+            }
+            Ok(Value::String(out))
+        }
+        "string_to_b58" => a.str(0).map(|s| Value::String(bs58(s.as_bytes()))),
+        "string_from_b58" => a.str(0).and_then(|s| {
+            let b = bs58::decode(s)
+                .into_vec()
+                .map_err(|e| a.fail(format!("invalid base58: {e}")))?;
+            String::from_utf8(b)
+                .map(Value::String)
+                .map_err(|e| a.fail(format!("not UTF-8: {e}")))
+        }),
+        "bytes_to_b58" => a.bytes(0).map(|b| Value::String(bs58(&b))),
+        "bytes_from_b58" => a.str(0).and_then(|s| {
+            bs58::decode(s)
+                .into_vec()
+                .map(|b| json!(b))
+                .map_err(|e| a.fail(format!("invalid base58: {e}")))
+        }),
+        "sha256_string" => a.str(0).map(|s| {
+            // A sha2-256 multihash, base58: what nox answers.
+            let mut mh = vec![0x12, 0x20];
+            mh.extend_from_slice(&Sha256::digest(s.as_bytes()));
+            Value::String(bs58(&mh))
+        }),
+        _ => return None,
+    })
+}
+
+fn math(function: &str, a: &Args) -> Option<R> {
+    let ints = || -> Result<(i64, i64), ServiceError> { Ok((a.i64(0)?, a.i64(1)?)) };
+    let overflow = || a.fail("overflow");
+    Some(match function {
+        "add" => ints().and_then(|(x, y)| x.checked_add(y).map(Value::from).ok_or_else(overflow)),
+        "sub" => ints().and_then(|(x, y)| x.checked_sub(y).map(Value::from).ok_or_else(overflow)),
+        "mul" => ints().and_then(|(x, y)| x.checked_mul(y).map(Value::from).ok_or_else(overflow)),
+        "fmul" => (|| Ok(json!((a.f64(0)? * a.f64(1)?).floor() as i64)))(),
+        "div" => ints().and_then(|(x, y)| {
+            x.checked_div(y)
+                .map(Value::from)
+                .ok_or_else(|| a.fail("division by zero"))
+        }),
+        "rem" => ints().and_then(|(x, y)| {
+            x.checked_rem(y)
+                .map(Value::from)
+                .ok_or_else(|| a.fail("division by zero"))
+        }),
+        "pow" => ints().and_then(|(x, y)| {
+            u32::try_from(y)
+                .ok()
+                .and_then(|y| x.checked_pow(y))
+                .map(Value::from)
+                .ok_or_else(overflow)
+        }),
+        "log" => ints().and_then(|(x, y)| {
+            if x <= 0 || y <= 1 {
+                return Err(a.fail("log needs a positive number and a base above 1"));
+            }
+            Ok(json!(x.ilog(y)))
+        }),
+        _ => return None,
+    })
+}
+
+fn cmp(function: &str, a: &Args) -> Option<R> {
+    let pair = || -> Result<(f64, f64), ServiceError> { Ok((a.f64(0)?, a.f64(1)?)) };
+    Some(match function {
+        "gt" => pair().map(|(x, y)| json!(x > y)),
+        "gte" => pair().map(|(x, y)| json!(x >= y)),
+        "lt" => pair().map(|(x, y)| json!(x < y)),
+        "lte" => pair().map(|(x, y)| json!(x <= y)),
+        "cmp" => pair().map(|(x, y)| json!(x.partial_cmp(&y).map_or(0, |o| o as i8))),
+        _ => return None,
+    })
+}
+
+fn array(function: &str, a: &Args) -> Option<R> {
+    let strings = |i: usize| -> Result<Vec<String>, ServiceError> {
+        a.array(i)?
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| a.fail(format!("argument {i} must be an array of strings")))
+            })
+            .collect()
+    };
+    let dedup = |v: Vec<String>| {
+        let mut seen = std::collections::HashSet::new();
+        v.into_iter()
+            .filter(|x| seen.insert(x.clone()))
+            .collect::<Vec<_>>()
+    };
+    Some(match function {
+        "length" => a.array(0).map(|v| json!(v.len())),
+        "sum" => a.array(0).and_then(|v| {
+            v.iter()
+                .try_fold(0i64, |acc, x| x.as_i64().and_then(|x| acc.checked_add(x)))
+                .map(Value::from)
+                .ok_or_else(|| a.fail("sum needs integers that do not overflow"))
+        }),
+        "dedup" => strings(0).map(|v| json!(dedup(v))),
+        "intersect" => (|| {
+            let (x, y) = (strings(0)?, strings(1)?);
+            Ok(json!(dedup(
+                x.into_iter().filter(|e| y.contains(e)).collect()
+            )))
+        })(),
+        "diff" => (|| {
+            let (x, y) = (strings(0)?, strings(1)?);
+            Ok(json!(dedup(
+                x.into_iter().filter(|e| !y.contains(e)).collect()
+            )))
+        })(),
+        "sdiff" => (|| {
+            let (x, y) = (strings(0)?, strings(1)?);
+            let mut out: Vec<String> = x.iter().filter(|e| !y.contains(e)).cloned().collect();
+            out.extend(y.iter().filter(|e| !x.contains(e)).cloned());
+            Ok(json!(dedup(out)))
+        })(),
+        "slice" => (|| {
+            let v = a.array(0)?;
+            let (from, to) = (a.i64(1)?, a.i64(2)?);
+            let (from, to) = (
+                usize::try_from(from).unwrap_or(usize::MAX),
+                usize::try_from(to).unwrap_or(usize::MAX),
+            );
+            v.get(from..to)
+                .map(|s| Value::Array(s.to_vec()))
+                .ok_or_else(|| {
+                    a.fail(format!(
+                        "slice {from}..{to} is out of bounds of an array of {}",
+                        v.len()
+                    ))
+                })
+        })(),
+        _ => return None,
+    })
+}
+
+fn json_service(function: &str, a: &Args) -> Option<R> {
+    let obj = |v: &Value| -> Result<Map<String, Value>, ServiceError> {
+        v.as_object()
+            .cloned()
+            .ok_or_else(|| a.fail(format!("expected an object, got {v}")))
+    };
+    let pairs_into = |mut m: Map<String, Value>, kv: &[Value]| -> Result<Value, ServiceError> {
+        if kv.len() % 2 != 0 {
+            return Err(a.fail("expected key/value pairs"));
+        }
+        for p in kv.chunks(2) {
+            let k = p[0]
+                .as_str()
+                .ok_or_else(|| a.fail("keys must be strings"))?;
+            m.insert(k.to_string(), p[1].clone());
+        }
+        Ok(Value::Object(m))
+    };
+    Some(match function {
+        "obj" => pairs_into(Map::new(), a.args),
+        "put" | "puts" => a
+            .get(0)
+            .and_then(obj)
+            .and_then(|m| pairs_into(m, &a.args[1..])),
+        "stringify" => a.get(0).map(|v| Value::String(v.to_string())),
+        "parse" => a.str(0).and_then(|s| {
+            serde_json::from_str(s).map_err(|e| a.fail(format!("invalid JSON: {e}")))
+        }),
+        _ => return None,
+    })
+}
+
+fn sig(s: &Services, function: &str, a: &Args) -> Option<R> {
+    Some(match function {
+        "get_peer_id" => Ok(Value::String(s.peer_id.to_base58())),
+        "sign" => a.bytes(0).map(|data| match s.key.sign(&data) {
+            Ok(sig) => json!({"success": true, "error": [], "signature": [sig]}),
+            Err(e) => json!({"success": false, "error": [e.to_string()], "signature": []}),
+        }),
+        "verify" => (|| {
+            let sig = a.bytes(0)?;
+            let data = a.bytes(1)?;
+            Ok(json!(s.key.public().verify(&data, &sig)))
+        })(),
+        _ => return None,
+    })
+}
+
+fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
+    Some(match function {
+        "add_module" => (|| {
+            let b64 = a.str(0)?;
+            let config = a.get(1)?.clone();
+            let wasm = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| a.fail(format!("module is not base64: {e}")))?;
+            let name = config
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| a.fail("module config has no name"))?
+                .to_string();
+            let hash = hex(&Sha256::digest(&wasm));
+            s.modules.insert(hash.clone(), StoredModule { name, wasm, config });
+            Ok(Value::String(hash))
+        })(),
+        "make_module_config" => a.str(0).map(|name| {
+            json!({"name": name, "logger_enabled": a.args.get(3).and_then(|v| v.as_array()).and_then(|v| v.first()).cloned().unwrap_or(json!(true)), "wasi": {"envs": {}, "mapped_dirs": {}}})
+        }),
+        "default_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
+        "make_blueprint" => (|| {
+            let name = a.str(0)?;
+            let deps = a.array(1)?.clone();
+            Ok(json!({"name": name, "dependencies": deps}))
+        })(),
+        "add_blueprint" => a.get(0).cloned().map(|bp| {
+            let id = hex(&Sha256::digest(bp.to_string().as_bytes()));
+            let mut bp = bp;
+            if let Some(o) = bp.as_object_mut() {
+                o.insert("id".into(), json!(id));
+            }
+            s.blueprints.insert(id.clone(), bp);
+            Value::String(id)
+        }),
+        "list_modules" => Ok(json!(s
+            .modules
+            .iter()
+            .map(|(h, m)| json!({"name": m.name, "hash": h, "config": m.config}))
+            .collect::<Vec<_>>())),
+        "list_blueprints" => Ok(json!(s.blueprints.values().cloned().collect::<Vec<_>>())),
+        "get_module_interface" => a.str(0).and_then(|h| {
+            let m = s.modules.get(h).ok_or_else(|| a.fail(format!("Module '{h}' not found")))?;
+            let svc = lineage_marine::Service::load([(m.name.as_str(), m.wasm.as_slice())], Default::default())
+                .map_err(|e| a.fail(e.to_string()))?;
+            serde_json::to_value(svc.interface()).map_err(|e| a.fail(e.to_string()))
+        }),
+        _ => return None,
+    })
+}
+
+fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<R> {
+    Some(match function {
+        "create" => a.str(0).and_then(|bp| {
+            s.created += 1;
+            let id = uuid_like(&ctx.particle_id, s.created);
+            s.create_marine(bp, ctx.init_peer_id, id)
+                .map(Value::String)
+                .map_err(|e| a.fail(e))
+        }),
+        "list" => {
+            let mut ids: Vec<&String> = s.marine.keys().collect();
+            ids.sort();
+            Ok(json!(ids
+                .into_iter()
+                .filter_map(|id| s.service_info(id))
+                .collect::<Vec<_>>()))
+        }
+        "remove" => a.str(0).and_then(|id| {
+            let id = s.aliases.get(id).cloned().unwrap_or_else(|| id.to_string());
+            match s.marine.get(&id) {
+                Some(e) if e.owner != ctx.init_peer_id && ctx.init_peer_id != s.peer_id => {
+                    Err(a.fail(format!("Only the creator of service '{id}' can remove it")))
+                }
+                Some(_) => {
+                    s.marine.remove(&id);
+                    s.aliases.retain(|_, v| *v != id);
+                    Ok(Value::Null)
+                }
+                None => Err(a.fail(format!("Service with id '{id}' not found"))),
+            }
+        }),
+        "add_alias" => (|| {
+            let alias = a.str(0)?.to_string();
+            let id = a.str(1)?.to_string();
+            let entry = s
+                .marine
+                .get_mut(&id)
+                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
+            entry.aliases.push(alias.clone());
+            s.aliases.insert(alias, id);
+            Ok(Value::Null)
+        })(),
+        "resolve_alias" => a.str(0).and_then(|alias| {
+            s.aliases
+                .get(alias)
+                .cloned()
+                .map(Value::String)
+                .ok_or_else(|| a.fail(format!("Alias '{alias}' not found")))
+        }),
+        "resolve_alias_opt" => a.str(0).map(|alias| {
+            json!(s
+                .aliases
+                .get(alias)
+                .map(|id| vec![id.clone()])
+                .unwrap_or_default())
+        }),
+        "get_interface" => a.str(0).and_then(|id| {
+            let id = s.aliases.get(id).cloned().unwrap_or_else(|| id.to_string());
+            let e = s
+                .marine
+                .get(&id)
+                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
+            serde_json::to_value(e.service.interface()).map_err(|e| a.fail(e.to_string()))
+        }),
+        "info" => a.str(0).and_then(|id| {
+            s.service_info(id)
+                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))
+        }),
+        _ => return None,
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A service id that is unique on this peer: derived from the creating particle and a counter.
+fn uuid_like(particle_id: &str, n: u64) -> String {
+    let h = Sha256::digest(format!("{particle_id}/{n}").as_bytes());
+    let x = hex(&h[..16]);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
+}

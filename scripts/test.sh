@@ -20,8 +20,9 @@ cargo fmt --all -- --check
 step "cargo clippy (native, all targets) -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo clippy (wasm32 crates) -D warnings"
-cargo clippy -p lineage-marine -p lineage-peer --target wasm32-unknown-unknown --locked -- -D warnings
+step "cargo clippy (wasm32 crates: marine, particle, peer, net, web) -D warnings"
+cargo clippy -p lineage-marine -p lineage-particle -p lineage-peer -p lineage-net -p lineage-web \
+  --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "cargo test (native)"
 counted cargo test --workspace --locked
@@ -29,9 +30,10 @@ counted cargo test --workspace --locked
 step "cargo test lineage-marine on wasm32 in headless Chromium (wasm-bindgen-test)"
 WASM_BINDGEN_TEST_TIMEOUT=300 counted cargo test -p lineage-marine --target wasm32-unknown-unknown --locked
 
-step "end-to-end: lineage CLI (node --test)"
-cargo build -p lineage-node --locked
-LINEAGE_BIN="$CARGO_TARGET_DIR/debug/lineage" counted node --test tests/
+step "end-to-end: lineage CLI, and real js-client 0.9 + aqua-api against lineage-node (node --test)"
+cargo build -p lineage-node --bins --locked
+LINEAGE_BIN="$CARGO_TARGET_DIR/debug/lineage" LINEAGE_NODE_BIN="$CARGO_TARGET_DIR/debug/lineage-node" \
+  counted node --test tests/
 
 # One closing line over every runner: cargo's "test result" lines and node's "# pass/# fail".
 passed=$(grep -oE '(test result: ok\. [0-9]+ passed|^# pass [0-9]+)' "$LOG" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)

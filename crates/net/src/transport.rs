@@ -32,6 +32,7 @@ mod imp {
         key: Keypair,
         agent: &str,
         limits: Limits,
+        max_frame: usize,
     ) -> Result<Swarm<Behaviour>, BuildError> {
         let err = |e: &dyn std::fmt::Display| BuildError(e.to_string());
         let agent = agent.to_string();
@@ -46,7 +47,7 @@ mod imp {
             .with_websocket(noise::Config::new, yamux::Config::default)
             .await
             .map_err(|e| err(&e))?
-            .with_behaviour(|k| Behaviour::new(k, &agent, limits))
+            .with_behaviour(|k| Behaviour::new(k, &agent, limits, max_frame))
             .map_err(|e| err(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
             .build();
@@ -69,6 +70,7 @@ mod imp {
         key: Keypair,
         agent: &str,
         limits: Limits,
+        max_frame: usize,
     ) -> Result<Swarm<Behaviour>, BuildError> {
         let err = |e: &dyn std::fmt::Display| BuildError(e.to_string());
         let agent = agent.to_string();
@@ -83,7 +85,7 @@ mod imp {
             .map_err(|e| err(&e))?
             .with_other_transport(|k| webrtc_websys::Transport::new(webrtc_websys::Config::new(k)))
             .map_err(|e| err(&e))?
-            .with_behaviour(|k| Behaviour::new(k, &agent, limits))
+            .with_behaviour(|k| Behaviour::new(k, &agent, limits, max_frame))
             .map_err(|e| err(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
             .build();

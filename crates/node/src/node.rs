@@ -7,10 +7,10 @@ use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId};
+use lineage_net::{BehaviourEvent, ParticleEvent};
 use lineage_particle::Particle;
 use lineage_peer::{Peer, Rejected, Services};
 use serde_json::json;
-use tokio::sync::mpsc;
 
 use crate::config::NodeConfig;
 use crate::keys;
@@ -56,9 +56,13 @@ pub async fn run(
     tracing::info!(peer_id = %local_id, data_dir = %config.data_dir.display(), key_created = created, "node key");
     on_start(Started::PeerId(local_id));
 
-    let mut swarm =
-        lineage_net::transport::build_swarm(key.clone(), AGENT, lineage_net::Limits::default())
-            .await?;
+    let mut swarm = lineage_net::transport::build_swarm(
+        key.clone(),
+        AGENT,
+        lineage_net::Limits::default(),
+        config.max_frame_bytes,
+    )
+    .await?;
     let ip = match config.host {
         std::net::IpAddr::V4(v4) => Protocol::Ip4(v4),
         std::net::IpAddr::V6(v6) => Protocol::Ip6(v6),
@@ -93,10 +97,6 @@ pub async fn run(
     let services = Services::new(key.clone(), identify);
     let mut peer = Peer::new(key, services).map_err(NodeError::Other)?;
 
-    let mut control = swarm.behaviour().streams.new_control();
-    let mut incoming =
-        lineage_net::accept_particles(&mut control).map_err(|e| NodeError::Other(e.to_string()))?;
-    let (particles_tx, mut particles_rx) = mpsc::channel::<(PeerId, Particle)>(1024);
     let mut limiter = RateLimiter::new(config.particles_per_sec);
     let mut connections: HashMap<PeerId, usize> = HashMap::new();
     let mut expiry = tokio::time::interval(Duration::from_secs(1));
@@ -135,35 +135,26 @@ pub async fn run(
                     tracing::debug!(remote = %send_back_addr, %error, "incoming connection failed");
                 }
                 SwarmEvent::ListenerError { error, .. } => tracing::warn!(%error, "listener error"),
-                _ => {}
-            },
-            Some((from, stream)) = incoming.next() => {
-                let tx = particles_tx.clone();
-                let max = config.max_frame_bytes;
-                tokio::spawn(async move {
-                    let mut particles = std::pin::pin!(lineage_net::read_particles(stream, max));
-                    while let Some(item) = particles.next().await {
-                        match item {
-                            Ok(p) => {
-                                if tx.send((from, p)).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Err(e) => {
-                                tracing::warn!(peer = %from, error = %e, "dropped a malformed particle stream");
-                                return;
-                            }
+                SwarmEvent::Behaviour(BehaviourEvent::Particles(event)) => match event {
+                    ParticleEvent::Received { from, particle } => {
+                        if !limiter.allow(from, now_ms()) {
+                            tracing::warn!(peer = %from, particle = %particle.id, "rate limit: particle dropped");
+                            continue;
+                        }
+                        for send in handle_particle(&mut peer, from, particle) {
+                            swarm.behaviour_mut().particles.send(send.to, send.particle);
                         }
                     }
-                });
-            }
-            Some((from, particle)) = particles_rx.recv() => {
-                if !limiter.allow(from, now_ms()) {
-                    tracing::warn!(peer = %from, particle = %particle.id, "rate limit: particle dropped");
-                    continue;
-                }
-                handle_particle(&mut peer, &control, from, particle);
-            }
+                    ParticleEvent::Malformed { from, error } => {
+                        tracing::warn!(peer = %from, %error, "dropped a malformed particle stream");
+                    }
+                    ParticleEvent::Sent { to, particle_id } => tracing::debug!(particle = %particle_id, %to, "particle sent"),
+                    ParticleEvent::SendFailed { to, particle_id, reason } => {
+                        tracing::warn!(particle = %particle_id, %to, %reason, "particle not delivered");
+                    }
+                },
+                _ => {}
+            },
             _ = expiry.tick() => {
                 let freed = peer.expire(now_ms());
                 if freed > 0 {
@@ -175,45 +166,23 @@ pub async fn run(
     Ok(())
 }
 
-fn handle_particle(
-    peer: &mut Peer,
-    control: &lineage_net::Control,
-    from: PeerId,
-    particle: Particle,
-) {
+fn handle_particle(peer: &mut Peer, from: PeerId, particle: Particle) -> Vec<lineage_peer::Send> {
     let id = particle.id.clone();
     let started = std::time::Instant::now();
     match peer.handle(particle, now_ms()) {
         Ok(handled) => {
             tracing::debug!(particle = %id, %from, calls = handled.calls, sends = handled.sends.len(),
                 elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "particle handled");
-            for send in handled.sends {
-                let mut control = control.clone();
-                tokio::spawn(async move {
-                    let to = send.to;
-                    let result = tokio::time::timeout(
-                        lineage_net::SEND_TIMEOUT,
-                        lineage_net::send_particle(&mut control, to, &send.particle),
-                    )
-                    .await;
-                    match result {
-                        Ok(Ok(())) => {
-                            tracing::debug!(particle = %send.particle.id, %to, "particle sent")
-                        }
-                        Ok(Err(e)) => {
-                            tracing::warn!(particle = %send.particle.id, %to, error = %e, "particle not delivered")
-                        }
-                        Err(_) => {
-                            tracing::warn!(particle = %send.particle.id, %to, "particle send timed out")
-                        }
-                    }
-                });
-            }
+            handled.sends
         }
         Err(e @ Rejected::Expired { .. }) => {
-            tracing::info!(particle = %id, %from, reason = %e, "particle dropped")
+            tracing::info!(particle = %id, %from, reason = %e, "particle dropped");
+            Vec::new()
         }
-        Err(e) => tracing::warn!(particle = %id, %from, reason = %e, "particle rejected"),
+        Err(e) => {
+            tracing::warn!(particle = %id, %from, reason = %e, "particle rejected");
+            Vec::new()
+        }
     }
 }
 

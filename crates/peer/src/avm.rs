@@ -254,3 +254,61 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod signing_tests {
+    use super::*;
+    use libp2p_identity::Keypair;
+    use serde_json::json;
+
+    fn seed_of(k: &Keypair) -> [u8; 32] {
+        let ed = k.clone().try_into_ed25519().expect("ed25519");
+        let mut s = [0u8; 32];
+        s.copy_from_slice(&ed.secret().as_ref()[..32]);
+        s
+    }
+
+    #[test]
+    fn data_produced_on_one_peer_verifies_on_another() {
+        let a = Keypair::generate_ed25519();
+        let b = Keypair::generate_ed25519();
+        let (ida, idb) = (
+            a.public().to_peer_id().to_base58(),
+            b.public().to_peer_id().to_base58(),
+        );
+        let air = format!(
+            r#"(seq (seq (call "{ida}" ("get" "relay") [] r) (call "{idb}" ("op" "noop") [r] x)) (call "{ida}" ("op" "noop") [x]))"#
+        );
+        let pa = |key: &Keypair, me: &str| AvmParams {
+            init_peer_id: ida.clone(),
+            current_peer_id: me.to_string(),
+            timestamp: 1_700_000_000_000,
+            ttl: 100_000,
+            particle_id: "p".into(),
+            secret_key: seed_of(key),
+        };
+        let out_a0 = run_air(&air, &[], &[], &pa(&a, &ida), &[]).expect("a runs");
+        let r0 = out_a0.call_requests[0].id;
+        let out_a = run_air(
+            &air,
+            &out_a0.data,
+            &[],
+            &pa(&a, &ida),
+            &[(r0, CallResult::Ok(json!("relay")))],
+        )
+        .expect("a runs");
+        assert_eq!(out_a.next_peer_pks, vec![idb.clone()]);
+        let out_b = run_air(&air, &[], &out_a.data, &pa(&b, &idb), &[]).expect("b runs");
+        let req = &out_b.call_requests[0];
+        let out_b2 = run_air(
+            &air,
+            &out_b.data,
+            &[],
+            &pa(&b, &idb),
+            &[(req.id, CallResult::Ok(json!("v")))],
+        )
+        .expect("b result");
+        assert_eq!(out_b2.next_peer_pks, vec![ida.clone()]);
+        run_air(&air, &out_a.data, &out_b2.data, &pa(&a, &ida), &[]).expect("a verifies b's data");
+    }
+}

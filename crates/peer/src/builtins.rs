@@ -160,9 +160,11 @@ fn op(function: &str, a: &Args) -> Option<R> {
             for (i, v) in a.args.iter().enumerate() {
                 match v.as_str() {
                     Some(s) => out.push_str(s),
-                    None => return Some(Err(a.fail(format!(
+                    None => {
+                        return Some(Err(a.fail(format!(
                         "all arguments of 'concat_strings' must be strings: argument #{i} is not"
-                    )))),
+                    ))))
+                    }
                 }
             }
             Ok(Value::String(out))
@@ -359,33 +361,41 @@ fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
             let config = a.get(1)?.clone();
             let wasm = base64::engine::general_purpose::STANDARD
                 .decode(b64)
-                .map_err(|e| a.fail(format!("module is not base64: {e}")))?;
+                .map_err(|e| a.fail(format!("Error while decoding module bytes from base64: {e}")))?;
             let name = config
                 .get("name")
                 .and_then(Value::as_str)
                 .ok_or_else(|| a.fail("module config has no name"))?
                 .to_string();
-            let hash = hex(&Sha256::digest(&wasm));
+            let hash = cid_of(&wasm);
             s.modules.insert(hash.clone(), StoredModule { name, wasm, config });
             Ok(Value::String(hash))
         })(),
-        "make_module_config" => a.str(0).map(|name| {
-            json!({"name": name, "logger_enabled": a.args.get(3).and_then(|v| v.as_array()).and_then(|v| v.first()).cloned().unwrap_or(json!(true)), "wasi": {"envs": {}, "mapped_dirs": {}}})
-        }),
+        "make_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
         "default_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
         "make_blueprint" => (|| {
             let name = a.str(0)?;
-            let deps = a.array(1)?.clone();
-            Ok(json!({"name": name, "dependencies": deps}))
+            let deps = a
+                .array(1)?
+                .iter()
+                .map(|d| d.as_str().map(|c| json!({ "/": c })).ok_or_else(|| a.fail("dependencies must be module hashes (strings)")))
+                .collect::<Result<Vec<_>, _>>()?;
+            // DAG-JSON: keys in byte order, compact.
+            Ok(Value::String(json!({"dependencies": deps, "name": name}).to_string()))
         })(),
-        "add_blueprint" => a.get(0).cloned().map(|bp| {
-            let id = hex(&Sha256::digest(bp.to_string().as_bytes()));
-            let mut bp = bp;
-            if let Some(o) = bp.as_object_mut() {
-                o.insert("id".into(), json!(id));
+        "add_blueprint" => a.str(0).and_then(|text| {
+            let bp: Value = serde_json::from_str(text).map_err(|e| a.fail(format!("Error deserializing blueprint from IPLD: {e}")))?;
+            let name = bp["name"].as_str().ok_or_else(|| a.fail("Error deserializing blueprint from IPLD: no name"))?.to_string();
+            let deps: Vec<String> = bp["dependencies"]
+                .as_array()
+                .map(|d| d.iter().filter_map(|x| x["/"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            if deps.is_empty() {
+                return Err(a.fail(format!("Blueprint '{name}' has empty list of dependencies")));
             }
-            s.blueprints.insert(id.clone(), bp);
-            Value::String(id)
+            let id = cid_of(text.as_bytes());
+            s.blueprints.insert(id.clone(), json!({"name": name, "id": id, "dependencies": deps}));
+            Ok(Value::String(id))
         }),
         "list_modules" => Ok(json!(s
             .modules
@@ -473,6 +483,17 @@ fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<
         }),
         _ => return None,
     })
+}
+
+/// CIDv1, raw codec, sha2-256, base32: nox's id for module bytes and blueprints (one chunk).
+fn cid_of(bytes: &[u8]) -> String {
+    const RAW: u64 = 0x55;
+    const SHA2_256: u64 = 0x12;
+    match multihash::Multihash::<64>::wrap(SHA2_256, &Sha256::digest(bytes)) {
+        Ok(mh) => cid::Cid::new_v1(RAW, mh).to_string(),
+        // A 32-byte digest always fits a 64-byte multihash.
+        Err(_) => hex(&Sha256::digest(bytes)),
+    }
 }
 
 fn hex(b: &[u8]) -> String {

@@ -80,6 +80,11 @@ impl Peer {
         let mut seed = [0u8; 32];
         seed.copy_from_slice(&ed.secret().as_ref()[..32]);
         let peer_id = key.public().to_peer_id();
+        // AquaVM derives the peer id it signs as from the seed: it must be ours.
+        let derived = Keypair::ed25519_from_bytes(seed).map(|k| k.public().to_peer_id());
+        if derived.as_ref().ok() != Some(&peer_id) {
+            return Err(format!("the key's seed derives {derived:?}, not {peer_id}"));
+        }
         Ok(Peer {
             key,
             peer_id,

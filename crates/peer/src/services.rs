@@ -27,7 +27,7 @@ pub struct CallContext {
 /// A failed service call; its text reaches the Aqua `catch` as the error message.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum ServiceError {
-    #[error("No service found for service call: serviceId='{service}', fnName='{function}'")]
+    #[error("Service with id '{service}' not found (function {function})")]
     NoService { service: String, function: String },
     #[error("Service '{service}' has no function '{function}'")]
     NoFunction { service: String, function: String },
@@ -162,7 +162,7 @@ impl Services {
         let blueprint = self
             .blueprints
             .get(blueprint_id)
-            .ok_or_else(|| format!("Blueprint '{blueprint_id}' not found"))?;
+            .ok_or_else(|| format!("Blueprint '{blueprint_id}' wasn't found"))?;
         let deps: Vec<String> = blueprint["dependencies"]
             .as_array()
             .map(|a| {

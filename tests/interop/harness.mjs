@@ -1,0 +1,238 @@
+// Helpers for the js-client interop tests: start `lineage-node`, connect real
+// @fluencelabs/js-client 0.9.0 peers to it, tear everything down so `node --test` exits by itself.
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+// js-client 0.9.0 on Node 20: libp2p 1.2 → @libp2p/peer-store → mortice 3.3 → it-queue uses
+// Promise.withResolvers (Node ≥ 22), so `createClient` fails with "Promise.withResolvers is not a
+// function" without this. Test-harness only; our own package must not need it.
+if (typeof Promise.withResolvers !== "function") {
+  Promise.withResolvers = function withResolvers() {
+    let resolve;
+    let reject;
+    const promise = new this((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+const { createClient, KeyPair } = await import("@fluencelabs/js-client");
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const FIXTURES = join(HERE, "..", "fixtures");
+
+/** Reads a fixture module (e.g. "greeting") as base64, the form `dist.add_module` takes. */
+export async function fixtureBase64(name) {
+  return (await readFile(join(FIXTURES, `${name}.wasm`))).toString("base64");
+}
+
+export async function fixtureBytes(name) {
+  return readFile(join(FIXTURES, `${name}.wasm`));
+}
+
+const liveNodes = new Set(); // started, not yet stopped
+const liveClients = new Set(); // connected, not yet disconnected
+
+/**
+ * Starts `$LINEAGE_NODE_BIN --data-dir <tmp> --ws-port 0 --tcp-port 0` and waits for `ready`.
+ * Expects on stdout one `listening: <multiaddr>` line per listen address, then `ready`.
+ * Returns { peerId, wsAddr, tcpAddr, addrs, stdout(), stderr(), stop() }.
+ */
+export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [], readyTimeoutMs = 30_000 } = {}) {
+  if (!bin) throw new Error("LINEAGE_NODE_BIN is not set");
+  const dataDir = await mkdtemp(join(tmpdir(), "lineage-node-"));
+  const child = spawn(bin, ["--data-dir", dataDir, "--ws-port", "0", "--tcp-port", "0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { RUST_LOG: "info", ...process.env },
+  });
+  let out = "";
+  let err = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d) => {
+    err += d;
+    if (process.env.INTEROP_NODE_LOG) process.stderr.write(d);
+  });
+  child.stdout.setEncoding("utf8");
+
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const addrs = [];
+  const ready = new Promise((resolve, reject) => {
+    let buf = "";
+    const timer = setTimeout(() => reject(new Error(`node did not print "ready" within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (process.env.INTEROP_NODE_LOG) process.stderr.write(d);
+      buf += d;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        const m = line.match(/^listening: (\S+)$/);
+        if (m) addrs.push(m[1]);
+        else if (line === "ready") {
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+    });
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited before "ready" (code ${code}, signal ${signal})`));
+    });
+  });
+
+  let stopped = null;
+  const node = {
+    child,
+    dataDir,
+    addrs,
+    stdout: () => out,
+    stderr: () => err,
+    /** SIGTERM, wait up to `graceMs` (then SIGKILL). Returns { code, signal, ms, killed }. */
+    stop(graceMs = 5_000) {
+      stopped ??= (async () => {
+        liveNodes.delete(node);
+        const t0 = Date.now();
+        let killed = false;
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill("SIGTERM");
+          const timer = new Promise((r) => setTimeout(r, graceMs, "timeout"));
+          if ((await Promise.race([exited, timer])) === "timeout") {
+            killed = true;
+            child.kill("SIGKILL");
+          }
+        }
+        const { code, signal } = await exited;
+        await rm(dataDir, { recursive: true, force: true });
+        return { code, signal, ms: Date.now() - t0, killed };
+      })();
+      return stopped;
+    },
+  };
+  liveNodes.add(node);
+
+  try {
+    await ready;
+  } catch (e) {
+    await node.stop(1_000);
+    throw new Error(`${e.message}\n--- stdout ---\n${out}\n--- stderr (tail) ---\n${err.slice(-4000)}`);
+  }
+  const ws = addrs.find((a) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\/\w+$/.test(a));
+  const tcp = addrs.find((a) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+$/.test(a));
+  if (!ws) {
+    await node.stop(1_000);
+    throw new Error(`node printed no "listening: /ip4/127.0.0.1/tcp/<port>/ws/p2p/<id>" line; got ${JSON.stringify(addrs)}`);
+  }
+  node.wsAddr = ws;
+  node.tcpAddr = tcp;
+  node.peerId = ws.split("/p2p/")[1];
+  return node;
+}
+
+/** A fresh random Ed25519 seed (32 bytes), as js-client's `keyPair.source` takes it. */
+export function randomSeed() {
+  return new Uint8Array(randomBytes(32));
+}
+
+/**
+ * Connects a real js-client 0.9 peer to `relay` (a multiaddr with /p2p/<id>).
+ * `ttlMs` is the default particle TTL (js-client's own default is 7000).
+ */
+export async function connectClient(relay, { seed = randomSeed(), ttlMs = Number(process.env.INTEROP_TTL_MS ?? 20_000) } = {}) {
+  const client = await createClient(relay, {
+    keyPair: { type: "Ed25519", source: seed },
+    defaultTtlMs: ttlMs,
+    connectionOptions: { dialTimeoutMs: 10_000 },
+  });
+  liveClients.add(client);
+  return client;
+}
+
+/** `client.disconnect()`, failing (not hanging) if it takes more than `timeoutMs`. */
+export async function disconnectClient(client, timeoutMs = 10_000) {
+  if (!liveClients.delete(client)) return;
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`client.disconnect() took over ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([client.disconnect(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Disconnects every client still connected, then stops every node still running. */
+export async function teardown() {
+  for (const c of [...liveClients]) await disconnectClient(c).catch(() => {});
+  for (const n of [...liveNodes]) await n.stop().catch(() => {});
+}
+
+// Last resort: never leave a node process behind, whatever happens to this process.
+process.once("exit", () => {
+  for (const n of liveNodes) if (n.child.exitCode === null) n.child.kill("SIGKILL");
+});
+
+/**
+ * If something (a js-client worker, a socket) still holds the event loop after the tests ended,
+ * print what and exit after `ms` instead of hanging `node --test`. The timer is unref'd: it
+ * never keeps a clean process alive.
+ */
+export function exitIfStuck(ms = 5_000) {
+  setTimeout(() => {
+    const res = process.getActiveResourcesInfo().filter((r) => r !== "TTYWrap");
+    process.stderr.write(`interop harness: still alive ${ms} ms after the last test (${res.join(", ")}); exiting\n`);
+    process.exit(process.exitCode ?? 0);
+  }, ms).unref();
+}
+
+/** Imports a module generated by compile.mjs (path → module namespace). */
+export async function importGenerated(path) {
+  return import(pathToFileURL(path).href);
+}
+
+export { KeyPair };
+
+// --- nox-compatible identifiers, computed locally ---
+
+const B32 = "abcdefghijklmnopqrstuvwxyz234567";
+function base32(bytes) {
+  let bits = 0;
+  let v = 0;
+  let s = "";
+  for (const b of bytes) {
+    v = ((v << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      s += B32[(v >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) s += B32[(v << (5 - bits)) & 31];
+  return s;
+}
+
+/**
+ * nox's module/blueprint id (cid-utils `Hash::new`) for data of at most 256 KiB:
+ * CIDv1, codec raw (0x55), sha2-256 multihash, base32 lower ("bafkrei…").
+ */
+export function cidRawSha256(data) {
+  if (data.length > 262_144) throw new Error("data over 256 KiB is chunked (dag-pb) by nox: not implemented here");
+  const digest = createHash("sha256").update(data).digest();
+  return "b" + base32(Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]), digest]));
+}
+
+/** nox's `dist.make_blueprint(name, deps)` result: the DAG-JSON of {name, dependencies: [links]}. */
+export function blueprintDagJson(name, deps) {
+  return JSON.stringify({ dependencies: deps.map((d) => ({ "/": d })), name });
+}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds the `lineage` CLI and runs the runtime demo on the fixture services.
-# (The edge node and the web demo replace this once they exist.)
+# Builds the `lineage` CLI and `lineage-node`, shows the runtime on the fixture services, then runs
+# the edge node with its embedded defaults (127.0.0.1, WebSocket 9999, TCP 7777) until Ctrl-C.
+# (The web demo joins once www/ exists.)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh
-cargo build -p lineage-node --locked
+cargo build -p lineage-node --bins --locked
 L="$CARGO_TARGET_DIR/debug/lineage"
 F="$ROOT/tests/fixtures"
 run() { printf '\n$ lineage %s\n' "$*"; "$L" "$@"; }
@@ -16,3 +17,6 @@ run service call "$F/callee.wasm" "$F/facade.wasm" process '[["a","bc","déf"]]'
 run service call "$F/spin.wasm" work '[1000]' --timing
 printf '\n$ lineage service call spin.wasm spin [1] --fuel 10000000   # an endless loop, stopped by fuel\n'
 "$L" service call "$F/spin.wasm" spin '[1]' --fuel 10000000 || true
+
+printf '\n$ lineage-node   # Ctrl-C to stop; js-client peers connect to the /ws address below\n'
+exec "$CARGO_TARGET_DIR/debug/lineage-node"

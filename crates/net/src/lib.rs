@@ -12,6 +12,7 @@
 //! # }
 //! ```
 
+pub mod client;
 pub mod protocol;
 pub mod transport;
 

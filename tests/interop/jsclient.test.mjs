@@ -66,7 +66,7 @@ test("nox module/blueprint ids computed by the harness match nox's own test vect
 test("Aqua sources compile with aqua-api 0.14.6 and the generated JS imports resolve", T, async () => {
   const { modules, air } = await compileOnce();
   const expected = {
-    relay: ["identifyRelay", "relayTimestampMs", "concatOnRelay", "addOnRelay"],
+    relay: ["identifyRelay", "relayTimestampMs", "concatOnRelay", "addOnRelay", "timeoutOnRelay"],
     services: ["deployService", "greetOnRelay", "listServices", "removeService", "callRemovedGreeting", "callMissingService", "trapOnRelay"],
     echo: ["echoViaRelay", "isConnectedOnRelay", "registerEcho"],
   };
@@ -152,6 +152,13 @@ describe("js-client 0.9 against lineage-node", { skip: SKIP_NODE }, () => {
     assert.equal(await gen.relay.addOnRelay(client1, 2, 3), 5);
     assert.equal(await gen.relay.addOnRelay(client1, -7, 10), 3);
     assert.equal(await gen.relay.addOnRelay(client1, 4_000_000_000, 4_000_000_000), 8_000_000_000);
+  });
+
+  test("Peer.timeout on the relay answers with the message after the delay", T, async () => {
+    const t = Date.now();
+    assert.equal(await gen.relay.timeoutOnRelay(client1, 300, "late"), "late");
+    const elapsed = Date.now() - t;
+    assert.ok(elapsed >= 300, `answered after ${elapsed} ms, before the 300 ms timeout`);
   });
 
   test("Peer.is_connected on the relay: true for a connected client, false otherwise", T, async () => {

@@ -45,6 +45,8 @@ pub struct Client {
     peer: Peer,
     relay: PeerId,
     slot: Arc<Mutex<CallSlot>>,
+    /// Deferred call results (e.g. `peer.timeout`) with the time they are due.
+    deferred: Vec<(u64, lineage_peer::Deferred)>,
 }
 
 impl Client {
@@ -122,6 +124,7 @@ impl Client {
             peer,
             relay: relay_id,
             slot,
+            deferred: Vec::new(),
         })
     }
 
@@ -176,8 +179,10 @@ impl Client {
                     ttl_ms,
                 });
             }
+            let mut due = self.next_due();
             futures::select! {
                 event = self.swarm.select_next_some() => self.on_event(event)?,
+                () = due => self.run_due(),
                 () = timer => return Err(ClientError::Expired { particle_id: id, ttl_ms }),
             }
         }
@@ -190,8 +195,10 @@ impl Client {
     pub async fn serve_for(&mut self, duration: std::time::Duration) -> Result<(), ClientError> {
         let mut timer = futures_timer::Delay::new(duration).fuse();
         loop {
+            let mut due = self.next_due();
             futures::select! {
                 event = self.swarm.select_next_some() => self.on_event(event)?,
+                () = due => self.run_due(),
                 () = timer => return Ok(()),
             }
         }
@@ -217,18 +224,54 @@ impl Client {
         }
     }
 
+    /// A timer for the earliest deferred result (never, when there is none).
+    fn next_due(&self) -> futures::future::Fuse<futures::future::BoxFuture<'static, ()>> {
+        match self.deferred.iter().map(|(t, _)| *t).min() {
+            Some(t) => {
+                let wait = std::time::Duration::from_millis(t.saturating_sub(now_ms()));
+                futures_timer::Delay::new(wait).boxed().fuse()
+            }
+            None => futures::future::pending().boxed().fuse(),
+        }
+    }
+
+    /// Feeds the deferred results that are due back into their particles.
+    fn run_due(&mut self) {
+        let now = now_ms();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
+            .into_iter()
+            .partition(|(t, _)| *t <= now);
+        self.deferred = later;
+        for (_, d) in due {
+            match self
+                .peer
+                .resume(&d.particle, vec![(d.call_id, d.result)], now)
+            {
+                Ok(handled) => self.dispatch(handled),
+                Err(e) => tracing::info!(error = %e, "deferred result not delivered"),
+            }
+        }
+    }
+
+    fn dispatch(&mut self, handled: lineage_peer::Handled) {
+        let now = now_ms();
+        self.deferred
+            .extend(handled.deferred.into_iter().map(|d| (now + d.delay_ms, d)));
+        for send in handled.sends {
+            // Clients reach everyone through their relay.
+            let to = if self.swarm.behaviour().particles.is_connected(&send.to) {
+                send.to
+            } else {
+                self.relay
+            };
+            self.swarm.behaviour_mut().particles.send(to, send.particle);
+        }
+    }
+
     fn handle(&mut self, particle: Particle) -> Result<(), ClientError> {
         match self.peer.handle(particle, now_ms()) {
             Ok(handled) => {
-                for send in handled.sends {
-                    // Clients reach everyone through their relay.
-                    let to = if self.swarm.behaviour().particles.is_connected(&send.to) {
-                        send.to
-                    } else {
-                        self.relay
-                    };
-                    self.swarm.behaviour_mut().particles.send(to, send.particle);
-                }
+                self.dispatch(handled);
                 Ok(())
             }
             Err(e) => {

@@ -99,6 +99,9 @@ pub async fn run(
 
     let mut limiter = RateLimiter::new(config.particles_per_sec);
     let mut connections: HashMap<PeerId, usize> = HashMap::new();
+    // Deferred call results (peer.timeout) come back here when due.
+    let (deferred_tx, mut deferred_rx) =
+        tokio::sync::mpsc::unbounded_channel::<lineage_peer::Deferred>();
     let mut expiry = tokio::time::interval(Duration::from_secs(1));
     tokio::pin!(shutdown);
 
@@ -141,9 +144,8 @@ pub async fn run(
                             tracing::warn!(peer = %from, particle = %particle.id, "rate limit: particle dropped");
                             continue;
                         }
-                        for send in handle_particle(&mut peer, from, particle) {
-                            swarm.behaviour_mut().particles.send(send.to, send.particle);
-                        }
+                        let handled = handle_particle(&mut peer, from, particle);
+                        dispatch(&mut swarm, &deferred_tx, handled);
                     }
                     ParticleEvent::Malformed { from, error } => {
                         tracing::warn!(peer = %from, %error, "dropped a malformed particle stream");
@@ -155,6 +157,12 @@ pub async fn run(
                 },
                 _ => {}
             },
+            Some(d) = deferred_rx.recv() => {
+                match peer.resume(&d.particle, vec![(d.call_id, d.result)], now_ms()) {
+                    Ok(handled) => dispatch(&mut swarm, &deferred_tx, Some(handled)),
+                    Err(e) => tracing::info!(particle = %d.particle.0, reason = %e, "deferred result not delivered"),
+                }
+            }
             _ = expiry.tick() => {
                 let freed = peer.expire(now_ms());
                 if freed > 0 {
@@ -166,23 +174,46 @@ pub async fn run(
     Ok(())
 }
 
-fn handle_particle(peer: &mut Peer, from: PeerId, particle: Particle) -> Vec<lineage_peer::Send> {
+fn handle_particle(
+    peer: &mut Peer,
+    from: PeerId,
+    particle: Particle,
+) -> Option<lineage_peer::Handled> {
     let id = particle.id.clone();
     let started = std::time::Instant::now();
     match peer.handle(particle, now_ms()) {
         Ok(handled) => {
             tracing::debug!(particle = %id, %from, calls = handled.calls, sends = handled.sends.len(),
                 elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "particle handled");
-            handled.sends
+            Some(handled)
         }
         Err(e @ Rejected::Expired { .. }) => {
             tracing::info!(particle = %id, %from, reason = %e, "particle dropped");
-            Vec::new()
+            None
         }
         Err(e) => {
             tracing::warn!(particle = %id, %from, reason = %e, "particle rejected");
-            Vec::new()
+            None
         }
+    }
+}
+
+/// Sends what a particle produced and schedules its deferred results.
+fn dispatch(
+    swarm: &mut libp2p::Swarm<lineage_net::Behaviour>,
+    deferred: &tokio::sync::mpsc::UnboundedSender<lineage_peer::Deferred>,
+    handled: Option<lineage_peer::Handled>,
+) {
+    let Some(handled) = handled else { return };
+    for send in handled.sends {
+        swarm.behaviour_mut().particles.send(send.to, send.particle);
+    }
+    for d in handled.deferred {
+        let tx = deferred.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(d.delay_ms)).await;
+            let _ = tx.send(d);
+        });
     }
 }
 

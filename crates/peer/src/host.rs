@@ -46,12 +46,34 @@ pub struct Handled {
     pub sends: Vec<Send>,
     /// Service calls made, for logs and metrics.
     pub calls: usize,
+    /// Results to feed back later with [`Peer::resume`] (e.g. `peer.timeout`).
+    pub deferred: Vec<Deferred>,
 }
+
+/// A call result due after a delay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deferred {
+    pub particle: ParticleKey,
+    pub call_id: u32,
+    pub delay_ms: u64,
+    pub result: CallResult,
+}
+
+/// Identifies a particle's state on this peer: its id and signature.
+pub type ParticleKey = (String, Vec<u8>);
 
 /// Data kept per particle between its visits, freed when its TTL runs out.
 struct ParticleState {
     prev_data: Vec<u8>,
     expires_at: u64,
+    /// The particle without its data, to resume it when deferred results arrive.
+    particle: Particle,
+}
+
+/// A call's result: now, or after a delay.
+enum Outcome {
+    Now(CallResult),
+    Later { delay_ms: u64, result: CallResult },
 }
 
 /// Rounds of call → result on one peer for one particle visit; guards against scripts that
@@ -63,7 +85,7 @@ pub struct Peer {
     key: Keypair,
     peer_id: PeerId,
     seed: [u8; 32],
-    particles: HashMap<(String, Vec<u8>), ParticleState>,
+    particles: HashMap<ParticleKey, ParticleState>,
     pub services: Services,
 }
 
@@ -133,6 +155,57 @@ impl Peer {
             .get(&key)
             .map(|s| s.prev_data.clone())
             .unwrap_or_default();
+        let data = particle.data.clone();
+        self.run(
+            Particle {
+                data: Vec::new(),
+                ..particle
+            },
+            prev,
+            data,
+            Vec::new(),
+            expires_at,
+        )
+    }
+
+    /// Feeds results that were deferred (see [`Handled::deferred`]) back into the particle.
+    ///
+    /// # Errors
+    /// [`Rejected::Expired`] when the particle's state is gone (its TTL ran out), or as
+    /// [`Peer::handle`].
+    pub fn resume(
+        &mut self,
+        key: &ParticleKey,
+        results: Vec<(u32, CallResult)>,
+        now_ms: u64,
+    ) -> Result<Handled, Rejected> {
+        let Some(state) = self.particles.get(key).filter(|s| s.expires_at > now_ms) else {
+            return Err(Rejected::Expired {
+                id: key.0.clone(),
+                timestamp: 0,
+                ttl: 0,
+                now: now_ms,
+            });
+        };
+        let (particle, prev, expires_at) = (
+            state.particle.clone(),
+            state.prev_data.clone(),
+            state.expires_at,
+        );
+        self.run(particle, prev, Vec::new(), results, expires_at)
+    }
+
+    /// AquaVM rounds: run, forward, make the local calls, feed their results back, until no
+    /// local calls are left.
+    fn run(
+        &mut self,
+        particle: Particle,
+        mut prev_data: Vec<u8>,
+        mut data: Vec<u8>,
+        mut results: Vec<(u32, CallResult)>,
+        expires_at: u64,
+    ) -> Result<Handled, Rejected> {
+        let key = (particle.id.clone(), particle.signature.clone());
         let params = AvmParams {
             init_peer_id: particle.init_peer_id.to_base58(),
             current_peer_id: self.peer_id.to_base58(),
@@ -148,18 +221,14 @@ impl Peer {
             ttl: particle.ttl,
             host_id: self.peer_id,
         };
-
         let mut handled = Handled::default();
-        let mut prev_data = prev;
-        let mut data = particle.data.clone();
-        let mut results: Vec<(u32, CallResult)> = Vec::new();
         for _ in 0..MAX_ROUNDS {
             let out = match run_air(&particle.script, &prev_data, &data, &params, &results) {
                 Ok(out) => out,
                 Err(source) => {
                     if let AvmError::Interpreter { data: kept, .. } = &source {
                         if !kept.is_empty() {
-                            self.keep(&key, kept.clone(), expires_at);
+                            self.keep(&key, kept.clone(), expires_at, &particle);
                         }
                     }
                     return Err(Rejected::Interpreter {
@@ -169,7 +238,7 @@ impl Peer {
                 }
             };
             prev_data = out.data;
-            self.keep(&key, prev_data.clone(), expires_at);
+            self.keep(&key, prev_data.clone(), expires_at, &particle);
             for pk in &out.next_peer_pks {
                 match pk.parse::<PeerId>() {
                     Ok(to) => handled.sends.push(Send {
@@ -188,14 +257,23 @@ impl Peer {
                 return Ok(handled);
             }
             handled.calls += out.call_requests.len();
-            results = out
-                .call_requests
-                .into_iter()
-                .map(|req| {
-                    let id = req.id;
-                    (id, self.call_service(req, &ctx))
-                })
-                .collect();
+            results = Vec::with_capacity(out.call_requests.len());
+            for req in out.call_requests {
+                let id = req.id;
+                match self.call_service(req, &ctx) {
+                    Outcome::Now(r) => results.push((id, r)),
+                    Outcome::Later { delay_ms, result } => handled.deferred.push(Deferred {
+                        particle: key.clone(),
+                        call_id: id,
+                        delay_ms,
+                        result,
+                    }),
+                }
+            }
+            if results.is_empty() {
+                // Everything asked for is deferred: the particle waits for `resume`.
+                return Ok(handled);
+            }
             data = Vec::new();
         }
         Err(Rejected::TooManyRounds {
@@ -204,25 +282,55 @@ impl Peer {
         })
     }
 
-    fn call_service(&mut self, req: CallRequest, ctx: &CallContext) -> CallResult {
-        match self.services.call(
-            &req.service_id,
-            &req.function_name,
-            req.arguments,
-            &req.tetraplets,
-            ctx,
-        ) {
-            Ok(v) => CallResult::Ok(v),
-            Err(e) => CallResult::Err(Value::String(e.to_string())),
+    fn call_service(&mut self, req: CallRequest, ctx: &CallContext) -> Outcome {
+        // `peer.timeout(ms, message?)` answers after `ms`: the host loop owns time.
+        if req.service_id == "peer" && req.function_name == "timeout" {
+            return match req.arguments.first().and_then(Value::as_u64) {
+                Some(ms) => Outcome::Later {
+                    delay_ms: ms,
+                    result: CallResult::Ok(
+                        req.arguments
+                            .get(1)
+                            .cloned()
+                            .unwrap_or_else(|| Value::String(String::new())),
+                    ),
+                },
+                None => Outcome::Now(CallResult::Err(Value::String(
+                    "peer.timeout: the first argument must be a duration in milliseconds".into(),
+                ))),
+            };
         }
+        Outcome::Now(
+            match self.services.call(
+                &req.service_id,
+                &req.function_name,
+                req.arguments,
+                &req.tetraplets,
+                ctx,
+            ) {
+                Ok(v) => CallResult::Ok(v),
+                Err(e) => CallResult::Err(Value::String(e.to_string())),
+            },
+        )
     }
 
-    fn keep(&mut self, key: &(String, Vec<u8>), prev_data: Vec<u8>, expires_at: u64) {
+    fn keep(
+        &mut self,
+        key: &ParticleKey,
+        prev_data: Vec<u8>,
+        expires_at: u64,
+        particle: &Particle,
+    ) {
+        let particle = Particle {
+            data: Vec::new(),
+            ..particle.clone()
+        };
         self.particles.insert(
             key.clone(),
             ParticleState {
                 prev_data,
                 expires_at,
+                particle,
             },
         );
     }
@@ -240,5 +348,100 @@ impl Peer {
     /// When signing fails.
     pub fn new_particle(&self, script: &str, now_ms: u64, ttl_ms: u32) -> Result<Particle, String> {
         Particle::new_signed(&self.key, script, now_ms, ttl_ms, None).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn peer_with_recorder() -> (Peer, Arc<Mutex<Vec<Value>>>) {
+        let key = Keypair::generate_ed25519();
+        let mut services = Services::new(key.clone(), json!({}));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = Arc::clone(&seen);
+        services.register(
+            "cb",
+            Box::new(move |_f, args, _ctx| {
+                s.lock().map_err(|e| e.to_string())?.extend(args);
+                Ok(Value::Null)
+            }),
+        );
+        (Peer::new(key, services).expect("ed25519"), seen)
+    }
+
+    const NOW: u64 = 1_700_000_000_000;
+
+    #[test]
+    fn peer_timeout_defers_its_result_and_resume_delivers_it() {
+        let (mut peer, seen) = peer_with_recorder();
+        let script = r#"(seq (call %init_peer_id% ("peer" "timeout") [50 "done"] r) (call %init_peer_id% ("cb" "got") [r]))"#;
+        let particle = peer.new_particle(script, NOW, 10_000).expect("signs");
+        let handled = peer.handle(particle, NOW).expect("runs");
+        assert_eq!(handled.deferred.len(), 1);
+        assert_eq!(handled.deferred[0].delay_ms, 50);
+        assert!(
+            seen.lock().expect("lock").is_empty(),
+            "nothing runs before the timeout"
+        );
+        let d = handled.deferred[0].clone();
+        peer.resume(&d.particle, vec![(d.call_id, d.result)], NOW + 50)
+            .expect("resumes");
+        assert_eq!(*seen.lock().expect("lock"), vec![json!("done")]);
+        // After the TTL the state is gone and a late result is refused.
+        assert_eq!(peer.expire(NOW + 10_000), 1);
+        assert!(matches!(
+            peer.resume(&d.particle, vec![], NOW + 10_001),
+            Err(Rejected::Expired { .. })
+        ));
+    }
+
+    #[test]
+    fn expired_badly_signed_and_unparsable_particles_are_rejected() {
+        let (mut peer, seen) = peer_with_recorder();
+        let script = r#"(call %init_peer_id% ("cb" "got") ["x"])"#;
+        let old = peer
+            .new_particle(script, NOW - 20_000, 10_000)
+            .expect("signs");
+        assert!(matches!(
+            peer.handle(old, NOW),
+            Err(Rejected::Expired { .. })
+        ));
+        let mut forged = peer.new_particle(script, NOW, 10_000).expect("signs");
+        forged.script = r#"(call %init_peer_id% ("cb" "got") ["forged"])"#.into();
+        assert!(matches!(
+            peer.handle(forged, NOW),
+            Err(Rejected::BadSignature { .. })
+        ));
+        let broken = peer
+            .new_particle("(seq (null)", NOW, 10_000)
+            .expect("signs");
+        assert!(matches!(
+            peer.handle(broken, NOW),
+            Err(Rejected::Interpreter { .. })
+        ));
+        assert!(seen.lock().expect("lock").is_empty());
+        // A good particle still runs.
+        let good = peer.new_particle(script, NOW, 10_000).expect("signs");
+        peer.handle(good, NOW).expect("runs");
+        assert_eq!(*seen.lock().expect("lock"), vec![json!("x")]);
+    }
+
+    #[test]
+    fn unknown_services_reach_the_script_as_catchable_errors() {
+        let (mut peer, seen) = peer_with_recorder();
+        let script = r#"(xor (call %init_peer_id% ("nope" "f") [] r) (call %init_peer_id% ("cb" "err") [%last_error%.$.message]))"#;
+        let p = peer.new_particle(script, NOW, 10_000).expect("signs");
+        peer.handle(p, NOW).expect("runs");
+        let seen = seen.lock().expect("lock");
+        let msg = seen[0].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("Service with id 'nope' not found (function f)"),
+            "{msg}"
+        );
     }
 }

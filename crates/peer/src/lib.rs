@@ -11,5 +11,5 @@ mod host;
 mod services;
 
 pub use avm::{run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet};
-pub use host::{Handled, Peer, Rejected, Send};
+pub use host::{Deferred, Handled, ParticleKey, Peer, Rejected, Send};
 pub use services::{CallContext, Handler, ServiceError, Services};

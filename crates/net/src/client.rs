@@ -188,6 +188,47 @@ impl Client {
         }
     }
 
+    /// Runs a script whose Aqua function returns nothing (js-client's fire-and-forget): returns
+    /// once the particle has left for the relay, or fails if it could not be sent.
+    ///
+    /// # Errors
+    /// [`ClientError::Disconnected`] or [`ClientError::Expired`] when the particle can't be sent.
+    pub async fn call_void(
+        &mut self,
+        script: &str,
+        args: HashMap<String, Value>,
+        ttl_ms: u32,
+    ) -> Result<(), ClientError> {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = CallSlot {
+                args,
+                outcome: None,
+            };
+        }
+        let particle = self
+            .peer
+            .new_particle(script, now_ms(), ttl_ms)
+            .map_err(ClientError::Peer)?;
+        let id = particle.id.clone();
+        self.handle(particle)?;
+        let mut timer =
+            futures_timer::Delay::new(std::time::Duration::from_millis(u64::from(ttl_ms))).fuse();
+        loop {
+            let mut due = self.next_due();
+            futures::select! {
+                event = self.swarm.select_next_some() => match event {
+                    SwarmEvent::Behaviour(BehaviourEvent::Particles(ParticleEvent::Sent { particle_id, .. })) if particle_id == id => return Ok(()),
+                    SwarmEvent::Behaviour(BehaviourEvent::Particles(ParticleEvent::SendFailed { reason, .. })) => {
+                        return Err(ClientError::Disconnected(reason));
+                    }
+                    other => self.on_event(other)?,
+                },
+                () = due => self.run_due(),
+                () = timer => return Err(ClientError::Expired { particle_id: id, ttl_ms }),
+            }
+        }
+    }
+
     /// Serves calls to this client's services for `duration` (e.g. a peer that only answers).
     ///
     /// # Errors

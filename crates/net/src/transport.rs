@@ -1,6 +1,7 @@
 //! Transports, per target — the one place in this crate that knows where it runs.
 //!
-//! - native (tokio): TCP and WebSocket listeners and dialers, Noise + yamux.
+//! - native (tokio): TCP, WebSocket and WebRTC-direct listeners and dialers (Noise + yamux on
+//!   TCP and WebSocket; WebRTC brings its own).
 //! - wasm32 (browser): WebSocket (`websocket-websys`, pages and workers) and WebRTC-direct
 //!   (`webrtc-websys`, pages) dialers.
 
@@ -22,9 +23,12 @@ pub struct BuildError(pub String);
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
     use super::*;
+    use libp2p::core::muxing::StreamMuxerBox;
+    use libp2p::core::Transport;
     use libp2p::{noise, tcp, yamux};
 
-    /// A tokio swarm with TCP and WebSocket (over TCP) transports.
+    /// A tokio swarm with TCP, WebRTC-direct (UDP) and WebSocket (over TCP) transports, with a
+    /// fresh WebRTC certificate.
     ///
     /// # Errors
     /// When the Noise or transport setup fails.
@@ -34,7 +38,32 @@ mod imp {
         limits: Limits,
         max_frame: usize,
     ) -> Result<Swarm<Behaviour>, BuildError> {
+        build_swarm_with_webrtc(key, agent, limits, max_frame, None)
+            .await
+            .map(|(swarm, _)| swarm)
+    }
+
+    /// Like [`build_swarm`], with the WebRTC certificate from `certificate_pem` (generated when
+    /// `None`); returns the PEM to keep so the `/certhash/…` of the listen address survives
+    /// restarts.
+    ///
+    /// # Errors
+    /// When the certificate PEM is invalid or the transport setup fails.
+    pub async fn build_swarm_with_webrtc(
+        key: Keypair,
+        agent: &str,
+        limits: Limits,
+        max_frame: usize,
+        certificate_pem: Option<&str>,
+    ) -> Result<(Swarm<Behaviour>, String), BuildError> {
         let err = |e: &dyn std::fmt::Display| BuildError(e.to_string());
+        let certificate = match certificate_pem {
+            Some(pem) => libp2p_webrtc::tokio::Certificate::from_pem(pem)
+                .map_err(|e| BuildError(format!("invalid WebRTC certificate: {e}")))?,
+            None => libp2p_webrtc::tokio::Certificate::generate(&mut rand::rng())
+                .map_err(|e| err(&e))?,
+        };
+        let pem = certificate.serialize_pem();
         let agent = agent.to_string();
         let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
@@ -44,6 +73,13 @@ mod imp {
                 yamux::Config::default,
             )
             .map_err(|e| err(&e))?
+            .with_other_transport(|k| {
+                libp2p_webrtc::tokio::Transport::new(k.clone(), certificate)
+                    .map(|(peer, conn), _| (peer, StreamMuxerBox::new(conn)))
+            })
+            .map_err(|e| err(&e))?
+            .with_dns()
+            .map_err(|e| err(&e))?
             .with_websocket(noise::Config::new, yamux::Config::default)
             .await
             .map_err(|e| err(&e))?
@@ -51,7 +87,7 @@ mod imp {
             .map_err(|e| err(&e))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
             .build();
-        Ok(swarm)
+        Ok((swarm, pem))
     }
 }
 
@@ -94,3 +130,5 @@ mod imp {
 }
 
 pub use imp::build_swarm;
+#[cfg(not(target_arch = "wasm32"))]
+pub use imp::build_swarm_with_webrtc;

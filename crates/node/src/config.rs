@@ -30,6 +30,10 @@ pub struct Flags {
     /// TCP port [default: 7777; 0 = any free port].
     #[arg(long, env = "LINEAGE_NODE_TCP_PORT")]
     pub tcp_port: Option<u16>,
+    /// WebRTC-direct UDP port browsers dial (`/udp/N/webrtc-direct/certhash/…`) [default: 9998;
+    /// 0 = any free port].
+    #[arg(long, env = "LINEAGE_NODE_WEBRTC_PORT")]
+    pub webrtc_port: Option<u16>,
     /// Addresses peers can reach this node at, announced by `peer.identify` (repeatable).
     #[arg(
         long = "external-address",
@@ -53,6 +57,7 @@ struct FileConfig {
     host: Option<IpAddr>,
     ws_port: Option<u16>,
     tcp_port: Option<u16>,
+    webrtc_port: Option<u16>,
     external_addresses: Option<Vec<String>>,
     particles_per_sec: Option<u32>,
     max_frame_bytes: Option<usize>,
@@ -65,6 +70,7 @@ pub struct NodeConfig {
     pub host: IpAddr,
     pub ws_port: u16,
     pub tcp_port: u16,
+    pub webrtc_port: u16,
     pub external_addresses: Vec<String>,
     pub particles_per_sec: u32,
     /// Largest particle frame accepted (nox: 64 MiB particles).
@@ -115,6 +121,7 @@ impl NodeConfig {
                 .unwrap_or(IpAddr::from([127, 0, 0, 1])),
             ws_port: flags.ws_port.or(file.ws_port).unwrap_or(9999),
             tcp_port: flags.tcp_port.or(file.tcp_port).unwrap_or(7777),
+            webrtc_port: flags.webrtc_port.or(file.webrtc_port).unwrap_or(9998),
             external_addresses: external,
             particles_per_sec: flags
                 .particles_per_sec

@@ -56,13 +56,30 @@ pub async fn run(
     tracing::info!(peer_id = %local_id, data_dir = %config.data_dir.display(), key_created = created, "node key");
     on_start(Started::PeerId(local_id));
 
-    let mut swarm = lineage_net::transport::build_swarm(
+    let pem_path = config.data_dir.join("webrtc.pem");
+    let pem = match std::fs::read_to_string(&pem_path) {
+        Ok(p) => Some(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(NodeError::Other(format!(
+                "cannot read {}: {e}",
+                pem_path.display()
+            )))
+        }
+    };
+    let (mut swarm, pem_now) = lineage_net::transport::build_swarm_with_webrtc(
         key.clone(),
         AGENT,
         lineage_net::Limits::default(),
         config.max_frame_bytes,
+        pem.as_deref(),
     )
     .await?;
+    if pem.is_none() {
+        // Keep the certificate: its hash is part of the address browsers dial.
+        keys::write_private(&pem_path, pem_now.as_bytes())
+            .map_err(|e| NodeError::Other(format!("cannot write {}: {e}", pem_path.display())))?;
+    }
     let ip = match config.host {
         std::net::IpAddr::V4(v4) => Protocol::Ip4(v4),
         std::net::IpAddr::V6(v6) => Protocol::Ip6(v6),
@@ -73,8 +90,12 @@ pub async fn run(
             .with(Protocol::Tcp(config.ws_port))
             .with(Protocol::Ws("/".into())),
         Multiaddr::empty()
-            .with(ip)
+            .with(ip.clone())
             .with(Protocol::Tcp(config.tcp_port)),
+        Multiaddr::empty()
+            .with(ip)
+            .with(Protocol::Udp(config.webrtc_port))
+            .with(Protocol::WebRTCDirect),
     ];
     let mut pending_listeners = HashSet::new();
     for addr in listens {

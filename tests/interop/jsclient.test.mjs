@@ -66,7 +66,7 @@ test("nox module/blueprint ids computed by the harness match nox's own test vect
 test("Aqua sources compile with aqua-api 0.14.6 and the generated JS imports resolve", T, async () => {
   const { modules, air } = await compileOnce();
   const expected = {
-    relay: ["identifyRelay", "relayTimestampMs", "concatOnRelay", "addOnRelay", "timeoutOnRelay"],
+    relay: ["identifyRelay", "relayTimestampMs", "concatOnRelay", "addOnRelay", "timeoutOnRelay", "neighborhoodOnRelay"],
     services: ["deployService", "greetOnRelay", "listServices", "removeService", "callRemovedGreeting", "callMissingService", "trapOnRelay"],
     echo: ["echoViaRelay", "isConnectedOnRelay", "registerEcho"],
   };

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{connection_limits, identify, ping, PeerId, StreamProtocol};
+use libp2p::{connection_limits, identify, kad, ping, PeerId, StreamProtocol};
 
 pub use protocol::{ParticleBehaviour, ParticleEvent};
 
@@ -36,6 +36,9 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Behaviour {
     pub identify: identify::Behaviour,
     pub ping: ping::Behaviour,
+    /// Kademlia on the default `/ipfs/kad/1.0.0` protocol (server mode on nodes, client in
+    /// browsers); its routing table answers `kad.neighborhood`.
+    pub kad: kad::Behaviour<kad::store::MemoryStore>,
     pub particles: ParticleBehaviour,
     pub limits: connection_limits::Behaviour,
 }
@@ -70,9 +73,16 @@ impl Behaviour {
             .with_max_established(Some(limits.max_established))
             .with_max_established_per_peer(Some(limits.max_established_per_peer))
             .with_max_pending_incoming(Some(limits.max_pending_incoming));
+        let local = key.public().to_peer_id();
+        let kad = kad::Behaviour::with_config(
+            local,
+            kad::store::MemoryStore::new(local),
+            kad::Config::new(kad::PROTOCOL_NAME),
+        );
         Behaviour {
             identify,
             ping: ping::Behaviour::new(ping::Config::new()),
+            kad,
             particles: ParticleBehaviour::new(max_frame),
             limits: connection_limits::Behaviour::new(limits),
         }

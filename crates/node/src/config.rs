@@ -41,6 +41,14 @@ pub struct Flags {
         value_delimiter = ','
     )]
     pub external_addresses: Vec<String>,
+    /// Other nodes to join at start (full multiaddrs with /p2p/; repeatable): they enter the
+    /// Kademlia routing table and particles can be forwarded to them.
+    #[arg(
+        long = "bootstrap",
+        env = "LINEAGE_NODE_BOOTSTRAP",
+        value_delimiter = ','
+    )]
+    pub bootstrap: Vec<libp2p::Multiaddr>,
     /// Particles per second accepted from one peer (bursts up to twice that).
     #[arg(long, env = "LINEAGE_NODE_PARTICLES_PER_SEC")]
     pub particles_per_sec: Option<u32>,
@@ -59,6 +67,7 @@ struct FileConfig {
     tcp_port: Option<u16>,
     webrtc_port: Option<u16>,
     external_addresses: Option<Vec<String>>,
+    bootstrap: Option<Vec<libp2p::Multiaddr>>,
     particles_per_sec: Option<u32>,
     max_frame_bytes: Option<usize>,
 }
@@ -72,6 +81,8 @@ pub struct NodeConfig {
     pub tcp_port: u16,
     pub webrtc_port: u16,
     pub external_addresses: Vec<String>,
+    /// Nodes to join at start.
+    pub bootstrap: Vec<libp2p::Multiaddr>,
     pub particles_per_sec: u32,
     /// Largest particle frame accepted (nox: 64 MiB particles).
     pub max_frame_bytes: usize,
@@ -123,6 +134,11 @@ impl NodeConfig {
             tcp_port: flags.tcp_port.or(file.tcp_port).unwrap_or(7777),
             webrtc_port: flags.webrtc_port.or(file.webrtc_port).unwrap_or(9998),
             external_addresses: external,
+            bootstrap: if flags.bootstrap.is_empty() {
+                file.bootstrap.unwrap_or_default()
+            } else {
+                flags.bootstrap.clone()
+            },
             particles_per_sec: flags
                 .particles_per_sec
                 .or(file.particles_per_sec)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId};
+use libp2p::{identify, kad, Multiaddr, PeerId};
 use lineage_net::{BehaviourEvent, ParticleEvent};
 use lineage_particle::Particle;
 use lineage_peer::{Peer, Rejected, Services};
@@ -97,6 +97,21 @@ pub async fn run(
             .with(Protocol::Udp(config.webrtc_port))
             .with(Protocol::WebRTCDirect),
     ];
+    swarm.behaviour_mut().kad.set_mode(Some(kad::Mode::Server));
+    for addr in &config.bootstrap {
+        match lineage_net::peer_id_of(addr) {
+            Some(peer) => {
+                swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+                if let Err(e) = swarm.dial(addr.clone()) {
+                    tracing::warn!(%addr, error = %e, "cannot dial bootstrap node");
+                }
+            }
+            None => tracing::warn!(%addr, "bootstrap address has no /p2p/<peer id>; ignored"),
+        }
+    }
+    if !config.bootstrap.is_empty() {
+        let _ = swarm.behaviour_mut().kad.bootstrap();
+    }
     let mut pending_listeners = HashSet::new();
     for addr in listens {
         let id = swarm
@@ -159,6 +174,21 @@ pub async fn run(
                     tracing::debug!(remote = %send_back_addr, %error, "incoming connection failed");
                 }
                 SwarmEvent::ListenerError { error, .. } => tracing::warn!(%error, "listener error"),
+                // Nodes (peers serving Kademlia) join the routing table with their listen addresses.
+                SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }))
+                    if info.protocols.contains(&kad::PROTOCOL_NAME) =>
+                {
+                    for addr in info.listen_addrs {
+                        swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                    }
+                }
+                SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer: routed, old_peer, .. })) => {
+                    peer.services.kad_peers.insert(routed);
+                    if let Some(old) = old_peer {
+                        peer.services.kad_peers.remove(&old);
+                    }
+                    tracing::debug!(peer = %routed, "routing table updated");
+                }
                 SwarmEvent::Behaviour(BehaviourEvent::Particles(event)) => match event {
                     ParticleEvent::Received { from, particle } => {
                         if !limiter.allow(from, now_ms()) {

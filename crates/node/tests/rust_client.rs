@@ -464,3 +464,39 @@ async fn webrtc_direct_keeps_its_certhash_across_restarts_and_serves_clients() {
     .await
     .expect("test finished in time");
 }
+
+/// A node started with `--bootstrap` of another joins its Kademlia routing table; Aqua's
+/// `Kademlia.neighborhood` on the first node then names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrapped_node_appears_in_kad_neighborhood() {
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        let a = TestNode::start(test_config()).await;
+        let mut config_b = test_config();
+        config_b.bootstrap = vec![a.tcp.clone()];
+        let b = TestNode::start(config_b).await;
+        let mut client = connect(&a.tcp).await;
+        let key = b.peer_id.to_base58();
+        let mut seen = json!([]);
+        for _ in 0..50 {
+            seen = call_ok(
+                &mut client,
+                air::NEIGHBORHOOD_ON_RELAY,
+                args(&[("key", json!(key))]),
+            )
+            .await;
+            if seen.as_array().is_some_and(|p| !p.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            seen,
+            json!([key]),
+            "node A's routing table holds exactly node B"
+        );
+        b.stop().await;
+        a.stop().await;
+    })
+    .await
+    .expect("test finished in time");
+}

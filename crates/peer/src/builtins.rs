@@ -55,6 +55,7 @@ pub(crate) fn call(
             _ => Err(no_function()),
         },
         "sig" => sig(s, function, &a).unwrap_or_else(|| Err(no_function())),
+        "kad" => kad(s, function, &a).unwrap_or_else(|| Err(no_function())),
         "dist" => dist(s, function, &a).unwrap_or_else(|| Err(no_function())),
         "srv" => srv(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
         _ => Err(ServiceError::NoService {
@@ -334,6 +335,80 @@ fn json_service(function: &str, a: &Args) -> Option<R> {
         "parse" => a.str(0).and_then(|s| {
             serde_json::from_str(s).map_err(|e| a.fail(format!("invalid JSON: {e}")))
         }),
+        _ => return None,
+    })
+}
+
+/// Kademlia's XOR metric: sha256 of each side's bytes (what libp2p's `kbucket::Key` hashes).
+fn kad_distance(target: &[u8], peer: &PeerId) -> [u8; 32] {
+    let t = Sha256::digest(target);
+    let p = Sha256::digest(peer.to_bytes());
+    let mut d = [0u8; 32];
+    for (i, b) in d.iter_mut().enumerate() {
+        *b = t[i] ^ p[i];
+    }
+    d
+}
+
+/// Aqua's optional argument: `[]` or `[value]`.
+fn optional<'v>(a: &'v Args, i: usize) -> Option<&'v Value> {
+    a.args.get(i).and_then(|v| match v {
+        Value::Array(items) => items.first(),
+        Value::Null => None,
+        other => Some(other),
+    })
+}
+
+fn kad(s: &Services, function: &str, a: &Args) -> Option<R> {
+    const K: u64 = 20;
+    let closest = |target: &[u8], peers: Vec<PeerId>, count: u64| -> Value {
+        let mut peers = peers;
+        peers.sort_by_key(|p| kad_distance(target, p));
+        peers.dedup();
+        json!(peers
+            .into_iter()
+            .take(count as usize)
+            .map(|p| p.to_base58())
+            .collect::<Vec<_>>())
+    };
+    Some(match function {
+        "neighborhood" => (|| {
+            let key = a.str(0)?;
+            let bytes = bs58::decode(key)
+                .into_vec()
+                .map_err(|e| a.fail(format!("Invalid multihash: {e}")))?;
+            let already_hashed = optional(a, 1).and_then(Value::as_bool).unwrap_or(false);
+            let count = optional(a, 2).and_then(Value::as_u64).unwrap_or(K);
+            let target = if already_hashed {
+                bytes
+            } else {
+                let mut mh = vec![0x12, 0x20];
+                mh.extend_from_slice(&Sha256::digest(&bytes));
+                mh
+            };
+            Ok(closest(
+                &target,
+                s.kad_peers.iter().copied().collect(),
+                count,
+            ))
+        })(),
+        "merge" => (|| {
+            let target = bs58::decode(a.str(0)?)
+                .into_vec()
+                .map_err(|e| a.fail(format!("Invalid target: {e}")))?;
+            let mut peers = Vec::new();
+            for i in [1, 2] {
+                for v in a.array(i)? {
+                    let id = v
+                        .as_str()
+                        .and_then(|p| p.parse::<PeerId>().ok())
+                        .ok_or_else(|| a.fail(format!("invalid peer id {v}")))?;
+                    peers.push(id);
+                }
+            }
+            let count = optional(a, 3).and_then(Value::as_u64).unwrap_or(K);
+            Ok(closest(&target, peers, count))
+        })(),
         _ => return None,
     })
 }

@@ -65,6 +65,8 @@ pub struct Services {
     pub identify: Value,
     /// Peers currently connected (for `peer.is_connected`), maintained by the embedder.
     pub connected: HashSet<PeerId>,
+    /// Peers in the Kademlia routing table (for `kad.neighborhood`), maintained by the embedder.
+    pub kad_peers: HashSet<PeerId>,
     pub(crate) modules: BTreeMap<String, StoredModule>,
     pub(crate) blueprints: BTreeMap<String, Value>,
     pub(crate) marine: HashMap<String, MarineEntry>,
@@ -85,6 +87,7 @@ impl Services {
             peer_id,
             identify,
             connected: HashSet::new(),
+            kad_peers: HashSet::new(),
             modules: BTreeMap::new(),
             blueprints: BTreeMap::new(),
             marine: HashMap::new(),

@@ -36,6 +36,7 @@ pub mod air {
     fixture!(RELAY_TIMESTAMP_MS, "relay.relayTimestampMs");
     fixture!(CONCAT_ON_RELAY, "relay.concatOnRelay");
     fixture!(ADD_ON_RELAY, "relay.addOnRelay");
+    fixture!(NEIGHBORHOOD_ON_RELAY, "relay.neighborhoodOnRelay");
     fixture!(DEPLOY_SERVICE, "services.deployService");
     fixture!(GREET_ON_RELAY, "services.greetOnRelay");
     fixture!(LIST_SERVICES, "services.listServices");
@@ -154,6 +155,7 @@ pub fn test_config() -> NodeConfig {
         tcp_port: 0,
         webrtc_port: 0,
         external_addresses: Vec::new(),
+        bootstrap: Vec::new(),
         particles_per_sec: 500,
         max_frame_bytes: lineage_particle::DEFAULT_MAX_FRAME_SIZE,
     }

@@ -20,13 +20,13 @@ cargo bench -p lineage-node --bench particles --locked --no-run 2>&1 | tail -1 >
 BENCH_BIN=$(ls -t "$CARGO_TARGET_DIR"/release/deps/particles-* | grep -v '\.d$' | head -1)
 
 DATA="$(mktemp -d)"
-"$CARGO_TARGET_DIR/release/lineage-node" --data-dir "$DATA" --ws-port 0 --tcp-port 0 --log warn \
+"$CARGO_TARGET_DIR/release/lineage-node" --data-dir "$DATA" --ws-port 0 --tcp-port 0 --webrtc-port 0 --log warn \
   --particles-per-sec 1000000 >"$OUT/node.out" 2>"$OUT/node.err" &
 NODE=$!
 trap 'kill $NODE 2>/dev/null; wait $NODE 2>/dev/null; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do grep -q '^ready' "$OUT/node.out" && break; sleep 0.1; done
 WS=$(grep -m1 '^listening: .*/ws/' "$OUT/node.out" | cut -d' ' -f2)
-TCP=$(grep -m1 -v '/ws/' "$OUT/node.out" | grep '^listening:' | cut -d' ' -f2)
+TCP=$(grep '^listening: ' "$OUT/node.out" | grep '/tcp/' | grep -v '/ws/' | head -1 | cut -d' ' -f2)
 step "node at $WS"
 
 for n in 1 10 100; do

@@ -154,19 +154,7 @@ impl Client {
         args: HashMap<String, Value>,
         ttl_ms: u32,
     ) -> Result<Value, ClientError> {
-        if let Ok(mut slot) = self.slot.lock() {
-            *slot = CallSlot {
-                args,
-                outcome: None,
-            };
-        }
-        let particle = self
-            .peer
-            .new_particle(script, now_ms(), ttl_ms)
-            .map_err(ClientError::Peer)?;
-        let id = particle.id.clone();
-        let deadline = particle.deadline_ms();
-        self.handle(particle)?;
+        let (id, deadline) = self.start_call(script, args, ttl_ms)?;
         let mut timer =
             futures_timer::Delay::new(std::time::Duration::from_millis(u64::from(ttl_ms))).fuse();
         loop {
@@ -199,18 +187,7 @@ impl Client {
         args: HashMap<String, Value>,
         ttl_ms: u32,
     ) -> Result<(), ClientError> {
-        if let Ok(mut slot) = self.slot.lock() {
-            *slot = CallSlot {
-                args,
-                outcome: None,
-            };
-        }
-        let particle = self
-            .peer
-            .new_particle(script, now_ms(), ttl_ms)
-            .map_err(ClientError::Peer)?;
-        let id = particle.id.clone();
-        self.handle(particle)?;
+        let (id, _) = self.start_call(script, args, ttl_ms)?;
         let mut timer =
             futures_timer::Delay::new(std::time::Duration::from_millis(u64::from(ttl_ms))).fuse();
         loop {
@@ -263,6 +240,29 @@ impl Client {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// Arms the reserved services with `args`, then creates, signs and handles the particle;
+    /// returns its id and deadline.
+    fn start_call(
+        &mut self,
+        script: &str,
+        args: HashMap<String, Value>,
+        ttl_ms: u32,
+    ) -> Result<(String, u64), ClientError> {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = CallSlot {
+                args,
+                outcome: None,
+            };
+        }
+        let particle = self
+            .peer
+            .new_particle(script, now_ms(), ttl_ms)
+            .map_err(ClientError::Peer)?;
+        let started = (particle.id.clone(), particle.deadline_ms());
+        self.handle(particle)?;
+        Ok(started)
     }
 
     /// A timer for the earliest deferred result (never, when there is none).

@@ -40,14 +40,14 @@ const liveNodes = new Set(); // started, not yet stopped
 const liveClients = new Set(); // connected, not yet disconnected
 
 /**
- * Starts `$LINEAGE_NODE_BIN --data-dir <tmp> --ws-port 0 --tcp-port 0` and waits for `ready`.
+ * Starts `$LINEAGE_NODE_BIN --data-dir <tmp> --ws-port 0 --tcp-port 0 --webrtc-port 0` and waits for `ready`.
  * Expects on stdout one `listening: <multiaddr>` line per listen address, then `ready`.
  * Returns { peerId, wsAddr, tcpAddr, addrs, stdout(), stderr(), stop() }.
  */
 export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [], readyTimeoutMs = 30_000 } = {}) {
   if (!bin) throw new Error("LINEAGE_NODE_BIN is not set");
   const dataDir = await mkdtemp(join(tmpdir(), "lineage-node-"));
-  const child = spawn(bin, ["--data-dir", dataDir, "--ws-port", "0", "--tcp-port", "0", ...args], {
+  const child = spawn(bin, ["--data-dir", dataDir, "--ws-port", "0", "--tcp-port", "0", "--webrtc-port", "0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { RUST_LOG: "info", ...process.env },
   });

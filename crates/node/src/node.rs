@@ -118,7 +118,8 @@ pub async fn run(
             .listen_on(addr.clone())
             .map_err(|e| NodeError::Listen {
                 addr: addr.clone(),
-                reason: e.to_string(),
+                // Some transport errors display as nothing; the debug form names the cause.
+                reason: format!("{e} ({e:?})"),
             })?;
         pending_listeners.insert(id);
     }

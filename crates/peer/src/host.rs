@@ -314,6 +314,8 @@ impl Peer {
         )
     }
 
+    /// Stores the particle's new data; the particle itself is copied only on its first visit
+    /// (this runs after every AquaVM round).
     fn keep(
         &mut self,
         key: &ParticleKey,
@@ -321,18 +323,23 @@ impl Peer {
         expires_at: u64,
         particle: &Particle,
     ) {
-        let particle = Particle {
-            data: Vec::new(),
-            ..particle.clone()
-        };
-        self.particles.insert(
-            key.clone(),
-            ParticleState {
-                prev_data,
-                expires_at,
-                particle,
-            },
-        );
+        match self.particles.get_mut(key) {
+            Some(state) => state.prev_data = prev_data,
+            None => {
+                let particle = Particle {
+                    data: Vec::new(),
+                    ..particle.clone()
+                };
+                self.particles.insert(
+                    key.clone(),
+                    ParticleState {
+                        prev_data,
+                        expires_at,
+                        particle,
+                    },
+                );
+            }
+        }
     }
 
     /// Frees the data of particles whose TTL has run out; returns how many.

@@ -10,7 +10,7 @@ use futures::{FutureExt, StreamExt};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm};
 use lineage_particle::Particle;
-use lineage_peer::{Handler, Peer, Services};
+use lineage_peer::{now_ms, Handler, Peer, Services};
 use serde_json::{json, Value};
 
 use crate::{Behaviour, BehaviourEvent, ParticleEvent};
@@ -329,11 +329,4 @@ impl Client {
             .particles
             .send(self.relay, particle);
     }
-}
-
-fn now_ms() -> u64 {
-    web_time::SystemTime::now()
-        .duration_since(web_time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -3,7 +3,7 @@
 //! the connections they dialed). Every inbound particle becomes a swarm event; nothing is
 //! dropped for lack of a reader.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::task::{Context, Poll};
 use std::{io, iter};
 
@@ -43,7 +43,8 @@ pub enum ParticleEvent {
 /// Sends and receives particles.
 pub struct ParticleBehaviour {
     max_frame: usize,
-    connections: HashMap<PeerId, usize>,
+    /// Peers with at least one open connection.
+    connected: HashSet<PeerId>,
     /// Particles waiting for a connection we are dialing.
     pending: HashMap<PeerId, Vec<Particle>>,
     events: VecDeque<ToSwarm<ParticleEvent, Outbound>>,
@@ -54,7 +55,7 @@ impl ParticleBehaviour {
     pub fn new(max_frame: usize) -> Self {
         ParticleBehaviour {
             max_frame,
-            connections: HashMap::new(),
+            connected: HashSet::new(),
             pending: HashMap::new(),
             events: VecDeque::new(),
         }
@@ -62,7 +63,7 @@ impl ParticleBehaviour {
 
     /// Queues `particle` for `to`, dialing it if not connected (known addresses only).
     pub fn send(&mut self, to: PeerId, particle: Particle) {
-        if self.connections.contains_key(&to) {
+        if self.connected.contains(&to) {
             self.events.push_back(ToSwarm::NotifyHandler {
                 peer_id: to,
                 handler: NotifyHandler::Any,
@@ -81,7 +82,7 @@ impl ParticleBehaviour {
 
     /// Whether a connection to `peer` is open.
     pub fn is_connected(&self, peer: &PeerId) -> bool {
-        self.connections.contains_key(peer)
+        self.connected.contains(peer)
     }
 
     fn handler(&self) -> Handler {
@@ -131,7 +132,7 @@ impl NetworkBehaviour for ParticleBehaviour {
     fn on_swarm_event(&mut self, event: FromSwarm) {
         match event {
             FromSwarm::ConnectionEstablished(e) => {
-                *self.connections.entry(e.peer_id).or_default() += 1;
+                self.connected.insert(e.peer_id);
                 for particle in self.pending.remove(&e.peer_id).unwrap_or_default() {
                     self.events.push_back(ToSwarm::NotifyHandler {
                         peer_id: e.peer_id,
@@ -140,17 +141,12 @@ impl NetworkBehaviour for ParticleBehaviour {
                     });
                 }
             }
-            FromSwarm::ConnectionClosed(e) => {
-                if let Some(n) = self.connections.get_mut(&e.peer_id) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        self.connections.remove(&e.peer_id);
-                    }
-                }
+            FromSwarm::ConnectionClosed(e) if e.remaining_established == 0 => {
+                self.connected.remove(&e.peer_id);
             }
             FromSwarm::DialFailure(e) => {
                 if let Some(peer) = e.peer_id {
-                    if !self.connections.contains_key(&peer) {
+                    if !self.connected.contains(&peer) {
                         for p in self.pending.remove(&peer).unwrap_or_default() {
                             self.events.push_back(ToSwarm::GenerateEvent(
                                 ParticleEvent::SendFailed {

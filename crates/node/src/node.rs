@@ -9,7 +9,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{identify, kad, Multiaddr, PeerId};
 use lineage_net::{BehaviourEvent, ParticleEvent};
 use lineage_particle::Particle;
-use lineage_peer::{Peer, Rejected, Services};
+use lineage_peer::{now_ms, Peer, Rejected, Services};
 use serde_json::json;
 
 use crate::config::NodeConfig;
@@ -135,7 +135,6 @@ pub async fn run(
     let mut peer = Peer::new(key, services).map_err(NodeError::Other)?;
 
     let mut limiter = RateLimiter::new(config.particles_per_sec);
-    let mut connections: HashMap<PeerId, usize> = HashMap::new();
     // Deferred call results (peer.timeout) come back here when due.
     let (deferred_tx, mut deferred_rx) =
         tokio::sync::mpsc::unbounded_channel::<lineage_peer::Deferred>();
@@ -158,14 +157,11 @@ pub async fn run(
                     }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
-                    *connections.entry(peer_id).or_default() += 1;
                     peer.services.connected.insert(peer_id);
                     tracing::info!(peer = %peer_id, remote = %endpoint.get_remote_address(), "connected");
                 }
-                SwarmEvent::ConnectionClosed { peer_id, cause, .. } => {
-                    let left = connections.get_mut(&peer_id).map(|n| { *n = n.saturating_sub(1); *n }).unwrap_or(0);
-                    if left == 0 {
-                        connections.remove(&peer_id);
+                SwarmEvent::ConnectionClosed { peer_id, cause, num_established, .. } => {
+                    if num_established == 0 {
                         peer.services.connected.remove(&peer_id);
                         limiter.forget(&peer_id);
                     }
@@ -267,13 +263,6 @@ fn dispatch(
             let _ = tx.send(d);
         });
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// A token bucket per peer: `rate` particles per second, bursts of twice that.

@@ -6,6 +6,7 @@ use libp2p_identity::PeerId;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::now_ms;
 use crate::services::{CallContext, ServiceError, Services, StoredModule};
 
 type R = Result<Value, ServiceError>;
@@ -119,13 +120,6 @@ impl Args<'_> {
     fn fail(&self, m: impl Into<String>) -> ServiceError {
         (self.fail)(m.into())
     }
-}
-
-fn now_ms() -> u64 {
-    web_time::SystemTime::now()
-        .duration_since(web_time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn op(function: &str, a: &Args) -> Option<R> {
@@ -506,7 +500,7 @@ fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<
                 .collect::<Vec<_>>()))
         }
         "remove" => a.str(0).and_then(|id| {
-            let id = s.aliases.get(id).cloned().unwrap_or_else(|| id.to_string());
+            let id = s.resolve_alias(id);
             match s.marine.get(&id) {
                 Some(e) if e.owner != ctx.init_peer_id && ctx.init_peer_id != s.peer_id => {
                     Err(a.fail(format!("Only the creator of service '{id}' can remove it")))
@@ -545,7 +539,7 @@ fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<
                 .unwrap_or_default())
         }),
         "get_interface" => a.str(0).and_then(|id| {
-            let id = s.aliases.get(id).cloned().unwrap_or_else(|| id.to_string());
+            let id = s.resolve_alias(id);
             let e = s
                 .marine
                 .get(&id)

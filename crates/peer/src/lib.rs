@@ -13,3 +13,11 @@ mod services;
 pub use avm::{run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet};
 pub use host::{Deferred, Handled, ParticleKey, Peer, Rejected, Send};
 pub use services::{CallContext, Handler, ServiceError, Services};
+
+/// Wall-clock milliseconds since the Unix epoch (works in browsers too): the time particles use.
+pub fn now_ms() -> u64 {
+    web_time::SystemTime::now()
+        .duration_since(web_time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

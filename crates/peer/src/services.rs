@@ -129,11 +129,7 @@ impl Services {
         if let Some(h) = self.handlers.get_mut(service_id) {
             return h(function, args, ctx).map_err(failed);
         }
-        let resolved = self
-            .aliases
-            .get(service_id)
-            .cloned()
-            .unwrap_or_else(|| service_id.to_string());
+        let resolved = self.resolve_alias(service_id);
         if let Some(entry) = self.marine.get_mut(&resolved) {
             if entry.service.interface().function(function).is_none() {
                 return Err(ServiceError::NoFunction {
@@ -153,6 +149,14 @@ impl Services {
                 .map_err(|e| failed(e.to_string()));
         }
         builtins::call(self, service_id, function, args, ctx)
+    }
+
+    /// The service id an alias names, or `id` itself.
+    pub(crate) fn resolve_alias(&self, id: &str) -> String {
+        self.aliases
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
     }
 
     /// Loads a Marine service from stored modules (dependencies first, facade last).

@@ -43,18 +43,18 @@ pub struct Behaviour {
     pub limits: connection_limits::Behaviour,
 }
 
-/// Connection limits of a peer.
+/// Connection limits of a peer (what `marine::Limits` is to a service, this is to the swarm).
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct ConnectionLimits {
     pub max_established: u32,
     pub max_established_per_peer: u32,
     pub max_pending_incoming: u32,
 }
 
-impl Default for Limits {
+impl Default for ConnectionLimits {
     fn default() -> Self {
         // nox allows 5 connections per peer.
-        Limits {
+        ConnectionLimits {
             max_established: 10_000,
             max_established_per_peer: 5,
             max_pending_incoming: 256,
@@ -64,7 +64,7 @@ impl Default for Limits {
 
 impl Behaviour {
     /// The behaviours for `key`, announcing `agent` (e.g. `lineage-node/0.1.0`).
-    pub fn new(key: &Keypair, agent: &str, limits: Limits, max_frame: usize) -> Self {
+    pub fn new(key: &Keypair, agent: &str, limits: ConnectionLimits, max_frame: usize) -> Self {
         let identify = identify::Behaviour::new(
             identify::Config::new(PROTOCOL_VERSION.to_string(), key.public())
                 .with_agent_version(agent.to_string()),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use libp2p::identity::Keypair;
 use libp2p::Swarm;
 
-use crate::{Behaviour, Limits};
+use crate::{Behaviour, ConnectionLimits};
 
 /// Idle connections are closed after this (nox: 180 s); clients keep theirs alive with ping.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(180);
@@ -27,6 +27,11 @@ mod imp {
     use libp2p::core::Transport;
     use libp2p::{noise, tcp, yamux};
 
+    /// Runs a task on the tokio runtime (the caller must be inside one).
+    pub fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) {
+        tokio::spawn(task);
+    }
+
     /// A tokio swarm with TCP, WebRTC-direct (UDP) and WebSocket (over TCP) transports, with a
     /// fresh WebRTC certificate.
     ///
@@ -35,7 +40,7 @@ mod imp {
     pub async fn build_swarm(
         key: Keypair,
         agent: &str,
-        limits: Limits,
+        limits: ConnectionLimits,
         max_frame: usize,
     ) -> Result<Swarm<Behaviour>, BuildError> {
         build_swarm_with_webrtc(key, agent, limits, max_frame, None)
@@ -52,7 +57,7 @@ mod imp {
     pub async fn build_swarm_with_webrtc(
         key: Keypair,
         agent: &str,
-        limits: Limits,
+        limits: ConnectionLimits,
         max_frame: usize,
         certificate_pem: Option<&str>,
     ) -> Result<(Swarm<Behaviour>, String), BuildError> {
@@ -94,6 +99,11 @@ mod imp {
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use super::*;
+
+    /// Runs a task on the page's (or worker's) event loop.
+    pub fn spawn(task: impl std::future::Future<Output = ()> + 'static) {
+        wasm_bindgen_futures::spawn_local(task);
+    }
     use libp2p::core::upgrade::Version;
     use libp2p::core::Transport;
     use libp2p::{noise, webrtc_websys, websocket_websys, yamux};
@@ -105,7 +115,7 @@ mod imp {
     pub async fn build_swarm(
         key: Keypair,
         agent: &str,
-        limits: Limits,
+        limits: ConnectionLimits,
         max_frame: usize,
     ) -> Result<Swarm<Behaviour>, BuildError> {
         let err = |e: &dyn std::fmt::Display| BuildError(e.to_string());
@@ -129,6 +139,19 @@ mod imp {
     }
 }
 
-pub use imp::build_swarm;
+pub use imp::{build_swarm, spawn};
+
+/// Called on every connection state change of a client (`Send` natively).
+#[cfg(not(target_arch = "wasm32"))]
+pub type StateListener = Box<dyn FnMut(crate::client::ConnectionState) + Send>;
+/// Called on every connection state change of a client (`Send` natively).
+#[cfg(target_arch = "wasm32")]
+pub type StateListener = Box<dyn FnMut(crate::client::ConnectionState)>;
+
+/// Work a client task runs on its peer (`Send` natively).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type PeerFn = Box<dyn FnOnce(&mut lineage_peer::Peer) + Send>;
+#[cfg(target_arch = "wasm32")]
+pub(crate) type PeerFn = Box<dyn FnOnce(&mut lineage_peer::Peer)>;
 #[cfg(not(target_arch = "wasm32"))]
 pub use imp::build_swarm_with_webrtc;

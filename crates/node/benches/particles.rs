@@ -43,7 +43,7 @@ fn main() {
             let swarm = lineage_net::transport::build_swarm(
                 key.clone(),
                 "lineage-bench",
-                lineage_net::Limits::default(),
+                lineage_net::ConnectionLimits::default(),
                 1 << 26,
             )
             .await
@@ -58,7 +58,7 @@ fn main() {
         let deadline = Instant::now() + Duration::from_secs(secs);
         let tasks: Vec<_> = clients
             .into_iter()
-            .map(|mut c| {
+            .map(|c| {
                 let air = air.clone();
                 tokio::spawn(async move {
                     let mut lat = Vec::new();

@@ -70,7 +70,7 @@ pub async fn run(
     let (mut swarm, pem_now) = lineage_net::transport::build_swarm_with_webrtc(
         key.clone(),
         AGENT,
-        lineage_net::Limits::default(),
+        lineage_net::ConnectionLimits::default(),
         config.max_frame_bytes,
         pem.as_deref(),
     )
@@ -132,16 +132,22 @@ pub async fn run(
         "spell_version": "",
     });
     let services = Services::new(key.clone(), identify);
-    let mut peer = Peer::new(key, services).map_err(NodeError::Other)?;
+    let mut peer = Peer::new(key, services).map_err(|e| NodeError::Other(e.to_string()))?;
 
     let mut limiter = RateLimiter::new(config.particles_per_sec);
-    // Deferred call results (peer.timeout) come back here when due.
-    let (deferred_tx, mut deferred_rx) =
-        tokio::sync::mpsc::unbounded_channel::<lineage_peer::Deferred>();
-    let mut expiry = tokio::time::interval(Duration::from_secs(1));
     tokio::pin!(shutdown);
 
     loop {
+        // The peer's one scheduler: timer results (peer.timeout) and particle expiry.
+        let wakeup = peer.next_wakeup().map(|t| {
+            tokio::time::Instant::now() + Duration::from_millis(t.saturating_sub(now_ms()))
+        });
+        let sleep = async move {
+            match wakeup {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = &mut shutdown => {
                 tracing::info!("shutting down");
@@ -192,8 +198,9 @@ pub async fn run(
                             tracing::warn!(peer = %from, particle = %particle.id, "rate limit: particle dropped");
                             continue;
                         }
-                        let handled = handle_particle(&mut peer, from, particle);
-                        dispatch(&mut swarm, &deferred_tx, handled);
+                        if let Some(handled) = handle_particle(&mut peer, from, particle) {
+                            dispatch(&mut swarm, handled);
+                        }
                     }
                     ParticleEvent::Malformed { from, error } => {
                         tracing::warn!(peer = %from, %error, "dropped a malformed particle stream");
@@ -205,16 +212,12 @@ pub async fn run(
                 },
                 _ => {}
             },
-            Some(d) = deferred_rx.recv() => {
-                match peer.resume(&d.particle, vec![(d.call_id, d.result)], now_ms()) {
-                    Ok(handled) => dispatch(&mut swarm, &deferred_tx, Some(handled)),
-                    Err(e) => tracing::info!(particle = %d.particle.0, reason = %e, "deferred result not delivered"),
-                }
-            }
-            _ = expiry.tick() => {
-                let freed = peer.expire(now_ms());
-                if freed > 0 {
-                    tracing::debug!(freed, "expired particle data freed");
+            () = sleep => {
+                for (key, r) in peer.wake(now_ms()) {
+                    match r {
+                        Ok(handled) => dispatch(&mut swarm, handled),
+                        Err(e) => tracing::info!(particle = %key.0, reason = %e, "timer result not delivered"),
+                    }
                 }
             }
         }
@@ -246,22 +249,10 @@ fn handle_particle(
     }
 }
 
-/// Sends what a particle produced and schedules its deferred results.
-fn dispatch(
-    swarm: &mut libp2p::Swarm<lineage_net::Behaviour>,
-    deferred: &tokio::sync::mpsc::UnboundedSender<lineage_peer::Deferred>,
-    handled: Option<lineage_peer::Handled>,
-) {
-    let Some(handled) = handled else { return };
+/// Sends what a particle produced.
+fn dispatch(swarm: &mut libp2p::Swarm<lineage_net::Behaviour>, handled: lineage_peer::Handled) {
     for send in handled.sends {
         swarm.behaviour_mut().particles.send(send.to, send.particle);
-    }
-    for d in handled.deferred {
-        let tx = deferred.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(d.delay_ms)).await;
-            let _ = tx.send(d);
-        });
     }
 }
 

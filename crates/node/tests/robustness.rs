@@ -43,7 +43,7 @@ async fn within_timeout(test: impl std::future::Future<Output = ()>) {
 
 /// Sends `particle` as is through a connected client and drives its swarm until it is written.
 async fn send_raw_particle(node: &TestNode, key: Keypair, particle: Particle) {
-    let mut client = connect_with(key, &node.tcp).await;
+    let client = connect_with(key, &node.tcp).await;
     client.send_raw(particle);
     client
         .serve_for(Duration::from_millis(500))
@@ -561,12 +561,12 @@ async fn a_particle_storm_is_rate_limited_and_others_are_still_served() {
         // the particles the node let through.
         let key = Keypair::generate_ed25519();
         let storm_id = key.public().to_peer_id();
-        let mut storm = connect_with(key.clone(), &node.tcp).await;
+        let storm = connect_with(key.clone(), &node.tcp).await;
         let hits = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&hits);
         storm.register_service(
             "storm",
-            Box::new(move |_, _, _| {
+            lineage_peer::handler(move |_, _, _| {
                 counter.fetch_add(1, Ordering::SeqCst);
                 Ok(Value::Null)
             }),
@@ -660,9 +660,9 @@ async fn more_than_five_connections_from_one_peer_are_denied() {
         let node = TestNode::start(test_config()).await;
         let key = Keypair::generate_ed25519();
         // Our side allows more, so only the node's limit applies.
-        let limits = lineage_net::Limits {
+        let limits = lineage_net::ConnectionLimits {
             max_established_per_peer: 100,
-            ..lineage_net::Limits::default()
+            ..lineage_net::ConnectionLimits::default()
         };
         let mut swarm = lineage_net::transport::build_swarm(key, "limits-test", limits, 1024)
             .await

@@ -289,13 +289,13 @@ async fn echo_via_relay_between_two_rust_clients() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let node = TestNode::start(test_config()).await;
         let mut caller = connect(&node.tcp).await;
-        let mut server = connect(&node.ws).await;
+        let server = connect(&node.ws).await;
         let server_id = server.peer_id();
         let seen: Arc<Mutex<Vec<EchoCall>>> = Arc::default();
         let record = Arc::clone(&seen);
         server.register_service(
             "echo",
-            Box::new(move |function, args, ctx| {
+            lineage_peer::handler(move |function, args, ctx| {
                 record.lock().expect("lock").push((
                     function.to_string(),
                     args.clone(),
@@ -422,7 +422,7 @@ async fn webrtc_direct_keeps_its_certhash_across_restarts_and_serves_clients() {
         let mut swarm = lineage_net::transport::build_swarm(
             key.clone(),
             "test",
-            lineage_net::Limits::default(),
+            lineage_net::ConnectionLimits::default(),
             1 << 20,
         )
         .await

@@ -31,6 +31,9 @@ pub(crate) fn call(
         args: &args,
         fail: &fail,
     };
+    // js-client peers answer `sig` under their own peer id too.
+    let own_id = s.peer_id.to_base58();
+    let service = if service == own_id { "sig" } else { service };
     match service {
         "peer" => match function {
             "identify" => Ok(s.identify.clone()),

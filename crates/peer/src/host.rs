@@ -3,17 +3,19 @@
 //! [`Send`]s out; the caller moves bytes.
 
 use std::collections::HashMap;
+use std::task::{Context, Poll};
 
 use libp2p_identity::{Keypair, PeerId};
 use lineage_particle::Particle;
 use serde_json::Value;
 
 use crate::avm::{run_air, AvmError, AvmParams, CallRequest, CallResult};
-use crate::services::{CallContext, Services};
+use crate::platform::BoxFuture;
+use crate::services::{CallContext, Called, Services};
 
 /// A particle to deliver to `to`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Send {
+pub struct Outgoing {
     pub to: PeerId,
     pub particle: Particle,
 }
@@ -40,23 +42,23 @@ pub enum Rejected {
     TooManyRounds { id: String, limit: usize },
 }
 
+/// A peer could not be set up, or could not make a particle.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PeerError {
+    #[error("the peer key must be Ed25519")]
+    NotEd25519,
+    #[error("the key's seed derives {derived}, not {peer_id}")]
+    SeedMismatch { derived: String, peer_id: String },
+    #[error("could not sign the particle: {0}")]
+    Sign(String),
+}
+
 /// What handling one particle produced.
 #[derive(Debug, Default)]
 pub struct Handled {
-    pub sends: Vec<Send>,
+    pub sends: Vec<Outgoing>,
     /// Service calls made, for logs and metrics.
     pub calls: usize,
-    /// Results to feed back later with [`Peer::resume`] (e.g. `peer.timeout`).
-    pub deferred: Vec<Deferred>,
-}
-
-/// A call result due after a delay.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Deferred {
-    pub particle: ParticleKey,
-    pub call_id: u32,
-    pub delay_ms: u64,
-    pub result: CallResult,
 }
 
 /// Identifies a particle's state on this peer: its id and signature.
@@ -70,22 +72,43 @@ struct ParticleState {
     particle: Particle,
 }
 
-/// A call's result: now, or after a delay.
+/// A call result due at a time (`peer.timeout`), kept by the peer's one scheduler.
+struct Timer {
+    due: u64,
+    particle: ParticleKey,
+    call_id: u32,
+    result: CallResult,
+}
+
+/// A call result a handler will give later (a JS Promise, …).
+struct PendingAnswer {
+    particle: ParticleKey,
+    call_id: u32,
+    future: BoxFuture<Result<Value, String>>,
+}
+
+/// A call's result: now, at a time, or when a future resolves.
 enum Outcome {
     Now(CallResult),
-    Later { delay_ms: u64, result: CallResult },
+    At { due: u64, result: CallResult },
+    Later(BoxFuture<Result<Value, String>>),
 }
 
 /// Rounds of call → result on one peer for one particle visit; guards against scripts that
 /// loop on local calls forever.
 const MAX_ROUNDS: usize = 10_000;
 
-/// A peer: identity, AquaVM state per particle, and services.
+/// A peer: identity, AquaVM state per particle, services, and the results still to come
+/// (timers and pending answers), which every embedder — node, native client, browser —
+/// drives the same way: sleep until [`Peer::next_wakeup`] then call [`Peer::wake`], and poll
+/// [`Peer::poll_answers`].
 pub struct Peer {
     key: Keypair,
     peer_id: PeerId,
     seed: [u8; 32],
     particles: HashMap<ParticleKey, ParticleState>,
+    timers: Vec<Timer>,
+    pending: Vec<PendingAnswer>,
     pub services: Services,
 }
 
@@ -93,25 +116,30 @@ impl Peer {
     /// A peer with the Ed25519 `key` (its 32-byte seed is what AquaVM signs with).
     ///
     /// # Errors
-    /// When `key` is not an Ed25519 key.
-    pub fn new(key: Keypair, services: Services) -> Result<Peer, String> {
+    /// [`PeerError::NotEd25519`] when `key` is not an Ed25519 key.
+    pub fn new(key: Keypair, services: Services) -> Result<Peer, PeerError> {
         let ed = key
             .clone()
             .try_into_ed25519()
-            .map_err(|_| "the peer key must be Ed25519".to_string())?;
+            .map_err(|_| PeerError::NotEd25519)?;
         let mut seed = [0u8; 32];
         seed.copy_from_slice(&ed.secret().as_ref()[..32]);
         let peer_id = key.public().to_peer_id();
         // AquaVM derives the peer id it signs as from the seed: it must be ours.
         let derived = Keypair::ed25519_from_bytes(seed).map(|k| k.public().to_peer_id());
         if derived.as_ref().ok() != Some(&peer_id) {
-            return Err(format!("the key's seed derives {derived:?}, not {peer_id}"));
+            return Err(PeerError::SeedMismatch {
+                derived: format!("{derived:?}"),
+                peer_id: peer_id.to_base58(),
+            });
         }
         Ok(Peer {
             key,
             peer_id,
             seed,
             particles: HashMap::new(),
+            timers: Vec::new(),
+            pending: Vec::new(),
             services,
         })
     }
@@ -165,10 +193,11 @@ impl Peer {
             data,
             Vec::new(),
             expires_at,
+            now_ms,
         )
     }
 
-    /// Feeds results that were deferred (see [`Handled::deferred`]) back into the particle.
+    /// Feeds call results back into the particle `key` (results that came later).
     ///
     /// # Errors
     /// [`Rejected::Expired`] when the particle's state is gone (its TTL ran out), or as
@@ -192,7 +221,68 @@ impl Peer {
             state.prev_data.clone(),
             state.expires_at,
         );
-        self.run(particle, prev, Vec::new(), results, expires_at)
+        self.run(particle, prev, Vec::new(), results, expires_at, now_ms)
+    }
+
+    /// When [`Peer::wake`] next has work: the earliest timer or particle expiry.
+    pub fn next_wakeup(&self) -> Option<u64> {
+        let timers = self.timers.iter().map(|t| t.due);
+        let expiries = self.particles.values().map(|s| s.expires_at);
+        timers.chain(expiries).min()
+    }
+
+    /// Feeds the timer results that are due back into their particles and frees the state of
+    /// expired particles (with their timers and pending answers).
+    pub fn wake(&mut self, now_ms: u64) -> Vec<(ParticleKey, Result<Handled, Rejected>)> {
+        let (due, later): (Vec<Timer>, Vec<Timer>) = std::mem::take(&mut self.timers)
+            .into_iter()
+            .partition(|t| t.due <= now_ms);
+        self.timers = later;
+        let mut by_particle: Vec<(ParticleKey, Vec<(u32, CallResult)>)> = Vec::new();
+        for t in due {
+            match by_particle.iter_mut().find(|(k, _)| *k == t.particle) {
+                Some((_, results)) => results.push((t.call_id, t.result)),
+                None => by_particle.push((t.particle, vec![(t.call_id, t.result)])),
+            }
+        }
+        let out = by_particle
+            .into_iter()
+            .map(|(key, results)| {
+                let r = self.resume(&key, results, now_ms);
+                (key, r)
+            })
+            .collect();
+        self.expire(now_ms);
+        out
+    }
+
+    /// Polls the pending answers; when one resolves, feeds it back into its particle.
+    pub fn poll_answers(
+        &mut self,
+        cx: &mut Context<'_>,
+        now_ms: u64,
+    ) -> Poll<(ParticleKey, Result<Handled, Rejected>)> {
+        let ready = self.pending.iter_mut().enumerate().find_map(|(i, p)| {
+            match p.future.as_mut().poll(cx) {
+                Poll::Ready(r) => Some((i, r)),
+                Poll::Pending => None,
+            }
+        });
+        let Some((i, answer)) = ready else {
+            return Poll::Pending;
+        };
+        let p = self.pending.swap_remove(i);
+        let result = match answer {
+            Ok(v) => CallResult::Ok(v),
+            Err(e) => CallResult::Err(Value::String(e)),
+        };
+        let r = self.resume(&p.particle, vec![(p.call_id, result)], now_ms);
+        Poll::Ready((p.particle, r))
+    }
+
+    /// Answers still awaited.
+    pub fn pending_answers(&self) -> usize {
+        self.pending.len()
     }
 
     /// AquaVM rounds: run, forward, make the local calls, feed their results back, until no
@@ -204,6 +294,7 @@ impl Peer {
         mut data: Vec<u8>,
         mut results: Vec<(u32, CallResult)>,
         expires_at: u64,
+        now_ms: u64,
     ) -> Result<Handled, Rejected> {
         let key = (particle.id.clone(), particle.signature.clone());
         let params = AvmParams {
@@ -214,12 +305,14 @@ impl Peer {
             particle_id: particle.id.clone(),
             secret_key: self.seed,
         };
-        let ctx = CallContext {
+        let mut ctx = CallContext {
             particle_id: particle.id.clone(),
             init_peer_id: particle.init_peer_id,
             timestamp: particle.timestamp,
             ttl: particle.ttl,
+            signature: particle.signature.clone(),
             host_id: self.peer_id,
+            tetraplets: Vec::new(),
         };
         let mut handled = Handled::default();
         for _ in 0..MAX_ROUNDS {
@@ -241,7 +334,7 @@ impl Peer {
             self.keep(&key, prev_data.clone(), expires_at, &particle);
             for pk in &out.next_peer_pks {
                 match pk.parse::<PeerId>() {
-                    Ok(to) => handled.sends.push(Send {
+                    Ok(to) => handled.sends.push(Outgoing {
                         to,
                         particle: Particle {
                             data: prev_data.clone(),
@@ -259,19 +352,25 @@ impl Peer {
             handled.calls += out.call_requests.len();
             results = Vec::with_capacity(out.call_requests.len());
             for req in out.call_requests {
-                let id = req.id;
-                match self.call_service(req, &ctx) {
-                    Outcome::Now(r) => results.push((id, r)),
-                    Outcome::Later { delay_ms, result } => handled.deferred.push(Deferred {
+                let call_id = req.id;
+                match self.call_service(req, &mut ctx, now_ms) {
+                    Outcome::Now(r) => results.push((call_id, r)),
+                    // Nothing waits past the particle's deadline.
+                    Outcome::At { due, result } => self.timers.push(Timer {
+                        due: due.min(expires_at),
                         particle: key.clone(),
-                        call_id: id,
-                        delay_ms,
+                        call_id,
                         result,
+                    }),
+                    Outcome::Later(future) => self.pending.push(PendingAnswer {
+                        particle: key.clone(),
+                        call_id,
+                        future,
                     }),
                 }
             }
             if results.is_empty() {
-                // Everything asked for is deferred: the particle waits for `resume`.
+                // Everything asked for comes later: the particle waits for `wake`/`poll_answers`.
                 return Ok(handled);
             }
             data = Vec::new();
@@ -282,12 +381,12 @@ impl Peer {
         })
     }
 
-    fn call_service(&mut self, req: CallRequest, ctx: &CallContext) -> Outcome {
+    fn call_service(&mut self, req: CallRequest, ctx: &mut CallContext, now_ms: u64) -> Outcome {
         // `peer.timeout(ms, message?)` answers after `ms`: the host loop owns time.
         if req.service_id == "peer" && req.function_name == "timeout" {
             return match req.arguments.first().and_then(Value::as_u64) {
-                Some(ms) => Outcome::Later {
-                    delay_ms: ms,
+                Some(ms) => Outcome::At {
+                    due: now_ms.saturating_add(ms),
                     result: CallResult::Ok(
                         req.arguments
                             .get(1)
@@ -300,18 +399,22 @@ impl Peer {
                 ))),
             };
         }
-        Outcome::Now(
-            match self.services.call(
-                &req.service_id,
-                &req.function_name,
-                req.arguments,
-                &req.tetraplets,
-                ctx,
-            ) {
-                Ok(v) => CallResult::Ok(v),
-                Err(e) => CallResult::Err(Value::String(e.to_string())),
-            },
-        )
+        ctx.tetraplets = req.tetraplets;
+        match self
+            .services
+            .call(&req.service_id, &req.function_name, req.arguments, ctx)
+        {
+            Ok(Called::Value(v)) => Outcome::Now(CallResult::Ok(v)),
+            Ok(Called::Later(future)) => {
+                let (service, function) = (req.service_id, req.function_name);
+                Outcome::Later(Box::pin(async move {
+                    future
+                        .await
+                        .map_err(|message| format!("{service}.{function}: {message}"))
+                }))
+            }
+            Err(e) => Outcome::Now(CallResult::Err(Value::String(e.to_string()))),
+        }
     }
 
     /// Stores the particle's new data; the particle itself is copied only on its first visit
@@ -342,19 +445,29 @@ impl Peer {
         }
     }
 
-    /// Frees the data of particles whose TTL has run out; returns how many.
+    /// Frees the data, timers and pending answers of particles whose TTL has run out; returns
+    /// how many particles.
     pub fn expire(&mut self, now_ms: u64) -> usize {
         let before = self.particles.len();
         self.particles.retain(|_, s| s.expires_at > now_ms);
+        let live = &self.particles;
+        self.timers.retain(|t| live.contains_key(&t.particle));
+        self.pending.retain(|p| live.contains_key(&p.particle));
         before - self.particles.len()
     }
 
     /// Creates and signs a particle from this peer.
     ///
     /// # Errors
-    /// When signing fails.
-    pub fn new_particle(&self, script: &str, now_ms: u64, ttl_ms: u32) -> Result<Particle, String> {
-        Particle::new_signed(&self.key, script, now_ms, ttl_ms, None).map_err(|e| e.to_string())
+    /// [`PeerError::Sign`] when signing fails.
+    pub fn new_particle(
+        &self,
+        script: &str,
+        now_ms: u64,
+        ttl_ms: u32,
+    ) -> Result<Particle, PeerError> {
+        Particle::new_signed(&self.key, script, now_ms, ttl_ms, None)
+            .map_err(|e| PeerError::Sign(e.to_string()))
     }
 }
 
@@ -373,7 +486,7 @@ mod tests {
         let s = Arc::clone(&seen);
         services.register(
             "cb",
-            Box::new(move |_f, args, _ctx| {
+            crate::handler(move |_f, args, _ctx| {
                 s.lock().map_err(|e| e.to_string())?.extend(args);
                 Ok(Value::Null)
             }),
@@ -384,27 +497,109 @@ mod tests {
     const NOW: u64 = 1_700_000_000_000;
 
     #[test]
-    fn peer_timeout_defers_its_result_and_resume_delivers_it() {
+    fn peer_timeout_waits_on_the_scheduler_and_wake_delivers_it() {
         let (mut peer, seen) = peer_with_recorder();
         let script = r#"(seq (call %init_peer_id% ("peer" "timeout") [50 "done"] r) (call %init_peer_id% ("cb" "got") [r]))"#;
         let particle = peer.new_particle(script, NOW, 10_000).expect("signs");
-        let handled = peer.handle(particle, NOW).expect("runs");
-        assert_eq!(handled.deferred.len(), 1);
-        assert_eq!(handled.deferred[0].delay_ms, 50);
+        peer.handle(particle, NOW).expect("runs");
+        assert_eq!(peer.next_wakeup(), Some(NOW + 50));
+        assert!(peer.wake(NOW + 49).is_empty(), "not due yet");
         assert!(
             seen.lock().expect("lock").is_empty(),
             "nothing runs before the timeout"
         );
-        let d = handled.deferred[0].clone();
-        peer.resume(&d.particle, vec![(d.call_id, d.result)], NOW + 50)
-            .expect("resumes");
+        let woken = peer.wake(NOW + 50);
+        assert_eq!(woken.len(), 1);
+        assert!(woken[0].1.is_ok(), "{:?}", woken[0].1);
         assert_eq!(*seen.lock().expect("lock"), vec![json!("done")]);
         // After the TTL the state is gone and a late result is refused.
+        let key = woken[0].0.clone();
         assert_eq!(peer.expire(NOW + 10_000), 1);
         assert!(matches!(
-            peer.resume(&d.particle, vec![], NOW + 10_001),
+            peer.resume(&key, vec![], NOW + 10_001),
             Err(Rejected::Expired { .. })
         ));
+    }
+
+    #[test]
+    fn a_timeout_past_the_deadline_is_freed_with_its_particle() {
+        let (mut peer, seen) = peer_with_recorder();
+        let script = r#"(seq (call %init_peer_id% ("peer" "timeout") [600000 "late"] r) (call %init_peer_id% ("cb" "got") [r]))"#;
+        let particle = peer.new_particle(script, NOW, 1_000).expect("signs");
+        peer.handle(particle, NOW).expect("runs");
+        assert_eq!(
+            peer.next_wakeup(),
+            Some(NOW + 1_000),
+            "capped at the deadline"
+        );
+        let woken = peer.wake(NOW + 1_000);
+        assert!(matches!(woken[0].1, Err(Rejected::Expired { .. })));
+        assert_eq!(peer.particles_in_flight(), 0);
+        assert_eq!(peer.next_wakeup(), None, "nothing left to wake for");
+        assert!(seen.lock().expect("lock").is_empty());
+    }
+
+    #[test]
+    fn a_pending_answer_resumes_the_particle_when_it_resolves() {
+        let (mut peer, seen) = peer_with_recorder();
+        let (tx, rx) = futures::channel::oneshot::channel::<Value>();
+        let mut rx = Some(rx);
+        peer.services.register(
+            "later",
+            Box::new(move |_f, _args, _ctx| match rx.take() {
+                Some(rx) => crate::Answer::Later(Box::pin(async move {
+                    rx.await.map_err(|_| "dropped".to_string())
+                })),
+                None => crate::Answer::Now(Err("called twice".into())),
+            }),
+        );
+        let script = r#"(seq (call %init_peer_id% ("later" "get") [] r) (call %init_peer_id% ("cb" "got") [r]))"#;
+        let particle = peer.new_particle(script, NOW, 10_000).expect("signs");
+        peer.handle(particle, NOW).expect("runs");
+        assert_eq!(peer.pending_answers(), 1);
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(peer.poll_answers(&mut cx, NOW).is_pending());
+        tx.send(json!("resolved")).expect("receiver alive");
+        match peer.poll_answers(&mut cx, NOW + 1) {
+            Poll::Ready((_, r)) => assert!(r.is_ok(), "{r:?}"),
+            Poll::Pending => panic!("the answer resolved"),
+        }
+        assert_eq!(*seen.lock().expect("lock"), vec![json!("resolved")]);
+        assert_eq!(peer.pending_answers(), 0);
+    }
+
+    #[test]
+    fn particle_scoped_handlers_answer_only_their_particle() {
+        let (mut peer, seen) = peer_with_recorder();
+        let me = peer.peer_id().to_base58();
+        let script = format!(
+            r#"(xor (seq (call "{me}" ("scoped" "f") [] r) (call "{me}" ("cb" "got") [r])) (call "{me}" ("cb" "err") [%last_error%.$.message]))"#
+        );
+        let script = script.as_str();
+        let own = peer.new_particle(script, NOW, 10_000).expect("signs");
+        let key = (own.id.clone(), own.signature.clone());
+        peer.services
+            .register_scoped(&key, "scoped", crate::handler(|_, _, _| Ok(json!("mine"))));
+        // Another particle, even with the same id, reaches no scoped handler.
+        let other_key = Keypair::generate_ed25519();
+        let other = Particle::new_signed(&other_key, script, NOW, 10_000, Some(own.id.clone()))
+            .expect("signs");
+        peer.handle(other, NOW).expect("runs");
+        peer.handle(own, NOW).expect("runs");
+        let seen = seen.lock().expect("lock");
+        assert_eq!(seen.len(), 2);
+        assert!(
+            seen[0]
+                .as_str()
+                .unwrap_or_default()
+                .contains("'scoped' not found"),
+            "{seen:?}"
+        );
+        assert_eq!(seen[1], json!("mine"));
+        drop(seen);
+        peer.services.remove_scoped(&key);
+        assert_eq!(peer.services.scoped_particles(), 0);
     }
 
     #[test]

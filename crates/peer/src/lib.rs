@@ -7,12 +7,15 @@
 
 mod avm;
 mod builtins;
+pub mod client;
 mod host;
+mod platform;
 mod services;
 
 pub use avm::{run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet};
-pub use host::{Deferred, Handled, ParticleKey, Peer, Rejected, Send};
-pub use services::{CallContext, Handler, ServiceError, Services};
+pub use host::{Handled, Outgoing, ParticleKey, Peer, PeerError, Rejected};
+pub use platform::{BoxFuture, Handler, MaybeSend};
+pub use services::{handler, Answer, CallContext, Called, ServiceError, Services};
 
 /// Wall-clock milliseconds since the Unix epoch (works in browsers too): the time particles use.
 pub fn now_ms() -> u64 {

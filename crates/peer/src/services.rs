@@ -13,15 +13,28 @@ use serde_json::{json, Value};
 
 use crate::avm::Tetraplet;
 use crate::builtins;
+use crate::platform::{BoxFuture, Handler, MaybeSend};
+use crate::ParticleKey;
 
-/// What a service call knows about its particle.
+/// What a service call knows about its particle (js-client's `ParticleContext`).
 #[derive(Debug, Clone)]
 pub struct CallContext {
     pub particle_id: String,
     pub init_peer_id: PeerId,
     pub timestamp: u64,
     pub ttl: u32,
+    /// The particle's signature: with `particle_id`, what tells one particle from another.
+    pub signature: Vec<u8>,
     pub host_id: PeerId,
+    /// Where each argument of this call came from.
+    pub tetraplets: Vec<Vec<Tetraplet>>,
+}
+
+impl CallContext {
+    /// The key of this call's particle (what particle-scoped handlers are registered under).
+    pub fn particle_key(&self) -> ParticleKey {
+        (self.particle_id.clone(), self.signature.clone())
+    }
 }
 
 /// A failed service call; its text reaches the Aqua `catch` as the error message.
@@ -31,6 +44,8 @@ pub enum ServiceError {
     NoService { service: String, function: String },
     #[error("Service '{service}' has no function '{function}'")]
     NoFunction { service: String, function: String },
+    #[error("Service with id '{service}' already exists")]
+    Exists { service: String },
     #[error("{service}.{function}: {message}")]
     Failed {
         service: String,
@@ -39,8 +54,37 @@ pub enum ServiceError {
     },
 }
 
-/// A handler the embedder registers for one service id (e.g. a JS service).
-pub type Handler = Box<dyn FnMut(&str, Vec<Value>, &CallContext) -> Result<Value, String> + Send>;
+/// What a [`Handler`] answers: a value (or error text) now, or a future that yields it later
+/// (a JS Promise, a network reply); the host loop resumes the particle when it resolves.
+pub enum Answer {
+    Now(Result<Value, String>),
+    Later(BoxFuture<Result<Value, String>>),
+}
+
+impl From<Result<Value, String>> for Answer {
+    fn from(r: Result<Value, String>) -> Self {
+        Answer::Now(r)
+    }
+}
+
+/// A [`Handler`] from a closure that answers at once.
+///
+/// ```
+/// use lineage_peer::handler;
+/// let echo = handler(|_function, args, _ctx| Ok(serde_json::Value::Array(args)));
+/// # drop(echo);
+/// ```
+pub fn handler(
+    mut f: impl FnMut(&str, Vec<Value>, &CallContext) -> Result<Value, String> + MaybeSend + 'static,
+) -> Handler {
+    Box::new(move |function, args, ctx| Answer::Now(f(function, args, ctx)))
+}
+
+/// What [`Services::call`] produced: a value, or a future still to be awaited.
+pub enum Called {
+    Value(Value),
+    Later(BoxFuture<Result<Value, String>>),
+}
 
 /// An uploaded Marine module.
 #[derive(Clone)]
@@ -72,6 +116,8 @@ pub struct Services {
     pub(crate) marine: HashMap<String, MarineEntry>,
     pub(crate) aliases: HashMap<String, String>,
     handlers: HashMap<String, Handler>,
+    /// Handlers that answer one particle only (js-client's `regHandler.forParticle`).
+    scoped: HashMap<ParticleKey, HashMap<String, Handler>>,
     /// Limits of every Marine service created with `srv.create`.
     pub marine_limits: Limits,
     /// Services created so far (part of each new service id).
@@ -93,6 +139,7 @@ impl Services {
             marine: HashMap::new(),
             aliases: HashMap::new(),
             handlers: HashMap::new(),
+            scoped: HashMap::new(),
             marine_limits: Limits::default(),
             created: 0,
         }
@@ -108,8 +155,27 @@ impl Services {
         self.handlers.remove(service_id).is_some()
     }
 
-    /// Calls `service_id.function`: a registered handler first, then a Marine service (by id or
-    /// alias), then the builtins.
+    /// Registers `handler` for `service_id` in the particle `key` only: calls from any other
+    /// particle (another id, or the same id with another signature) never reach it.
+    pub fn register_scoped(&mut self, key: &ParticleKey, service_id: &str, handler: Handler) {
+        self.scoped
+            .entry(key.clone())
+            .or_default()
+            .insert(service_id.to_string(), handler);
+    }
+
+    /// Removes every handler scoped to the particle `key`.
+    pub fn remove_scoped(&mut self, key: &ParticleKey) {
+        self.scoped.remove(key);
+    }
+
+    /// Particles with scoped handlers.
+    pub fn scoped_particles(&self) -> usize {
+        self.scoped.len()
+    }
+
+    /// Calls `service_id.function`: a handler scoped to the caller's particle first, then a
+    /// registered handler, then a Marine service (by id or alias), then the builtins.
     ///
     /// # Errors
     /// [`ServiceError`] with the message the caller's `catch` will see.
@@ -118,16 +184,27 @@ impl Services {
         service_id: &str,
         function: &str,
         args: Vec<Value>,
-        tetraplets: &[Vec<Tetraplet>],
         ctx: &CallContext,
-    ) -> Result<Value, ServiceError> {
+    ) -> Result<Called, ServiceError> {
         let failed = |message: String| ServiceError::Failed {
             service: service_id.to_string(),
             function: function.to_string(),
             message,
         };
+        let answered = |answer: Answer| match answer {
+            Answer::Now(r) => r.map(Called::Value).map_err(failed),
+            Answer::Later(f) => Ok(Called::Later(f)),
+        };
+        let key = ctx.particle_key();
+        if let Some(h) = self
+            .scoped
+            .get_mut(&key)
+            .and_then(|m| m.get_mut(service_id))
+        {
+            return answered(h(function, args, ctx));
+        }
         if let Some(h) = self.handlers.get_mut(service_id) {
-            return h(function, args, ctx).map_err(failed);
+            return answered(h(function, args, ctx));
         }
         let resolved = self.resolve_alias(service_id);
         if let Some(entry) = self.marine.get_mut(&resolved) {
@@ -137,18 +214,16 @@ impl Services {
                     function: function.into(),
                 });
             }
-            entry.service.set_call_parameters(call_parameters(
-                &resolved,
-                entry.owner,
-                tetraplets,
-                ctx,
-            ));
+            entry
+                .service
+                .set_call_parameters(call_parameters(&resolved, entry.owner, ctx));
             return entry
                 .service
                 .call_json(function, &Value::Array(args))
+                .map(Called::Value)
                 .map_err(|e| failed(e.to_string()));
         }
-        builtins::call(self, service_id, function, args, ctx)
+        builtins::call(self, service_id, function, args, ctx).map(Called::Value)
     }
 
     /// The service id an alias names, or `id` itself.
@@ -207,6 +282,50 @@ impl Services {
         Ok(service_id)
     }
 
+    /// Hosts a loaded Marine `service` as `service_id`, owned by this peer (js-client's
+    /// `registerMarineService`).
+    ///
+    /// # Errors
+    /// [`ServiceError::Exists`] when a Marine service or handler already has that id.
+    pub fn add_marine_service(
+        &mut self,
+        service_id: &str,
+        service: Service,
+    ) -> Result<(), ServiceError> {
+        if self.marine.contains_key(service_id) || self.handlers.contains_key(service_id) {
+            return Err(ServiceError::Exists {
+                service: service_id.to_string(),
+            });
+        }
+        self.marine.insert(
+            service_id.to_string(),
+            MarineEntry {
+                service,
+                blueprint_id: String::new(),
+                owner: self.peer_id,
+                aliases: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Removes a Marine service added with [`Services::add_marine_service`] (or `srv.create`);
+    /// returns whether one was there.
+    pub fn remove_marine_service(&mut self, service_id: &str) -> bool {
+        let removed = self.marine.remove(service_id);
+        if let Some(entry) = &removed {
+            for alias in &entry.aliases {
+                self.aliases.remove(alias);
+            }
+        }
+        removed.is_some()
+    }
+
+    /// Whether a handler is registered for `service_id`.
+    pub fn has_handler(&self, service_id: &str) -> bool {
+        self.handlers.contains_key(service_id)
+    }
+
     /// Ids of the Marine services.
     pub fn marine_service_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.marine.keys().cloned().collect();
@@ -248,12 +367,7 @@ fn module_config(name: &str, cfg: &Value) -> ModuleConfig {
     m
 }
 
-fn call_parameters(
-    service_id: &str,
-    owner: PeerId,
-    tetraplets: &[Vec<Tetraplet>],
-    ctx: &CallContext,
-) -> CallParameters {
+fn call_parameters(service_id: &str, owner: PeerId, ctx: &CallContext) -> CallParameters {
     CallParameters {
         particle: ParticleParameters {
             id: ctx.particle_id.clone(),
@@ -266,7 +380,8 @@ fn call_parameters(
         service_creator_peer_id: owner.to_base58(),
         host_id: ctx.host_id.to_base58(),
         worker_id: ctx.host_id.to_base58(),
-        tetraplets: tetraplets
+        tetraplets: ctx
+            .tetraplets
             .iter()
             .map(|arg| {
                 arg.iter()

@@ -1,7 +1,8 @@
 //! # lineage-web
 //!
-//! The JavaScript face of Lineage Edge (built with `wasm-bindgen`). Today it exposes the Marine
-//! runtime as `MarineService`; the light peer (`Fluence`-compatible client) joins it later.
+//! The JavaScript face of Lineage Edge (built with `wasm-bindgen`): the Marine runtime as
+//! `MarineService`, and (wasm32 only) the light peer `WasmPeer` with Ed25519 key helpers, on
+//! which `pkg/` builds the `@fluencelabs/js-client`-compatible API.
 //!
 //! ```js
 //! import init, { MarineService } from "./lineage_web.js";
@@ -13,6 +14,9 @@
 use js_sys::{Array, Reflect, Uint8Array};
 use lineage_marine::{CallError, Environment, Limits, LoadError, Service, ServiceConfig};
 use wasm_bindgen::prelude::*;
+
+#[cfg(target_arch = "wasm32")]
+mod light_peer;
 
 /// A Marine service running in this page/worker on the wasmi interpreter.
 #[wasm_bindgen]
@@ -122,7 +126,7 @@ fn config_from(options: &JsValue) -> Result<ServiceConfig, JsValue> {
 }
 
 /// A JS `Error` with a `code` property.
-fn js_error(code: &str, message: &str) -> JsValue {
+pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
     let err = js_sys::Error::new(message);
     let _ = Reflect::set(&err, &"code".into(), &code.into());
     err.into()

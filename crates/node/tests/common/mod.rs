@@ -290,7 +290,7 @@ pub async fn connect_with(key: Keypair, relay: &Multiaddr) -> Client {
     let swarm = lineage_net::transport::build_swarm(
         key.clone(),
         "lineage-node-tests",
-        lineage_net::Limits::default(),
+        lineage_net::ConnectionLimits::default(),
         lineage_particle::DEFAULT_MAX_FRAME_SIZE,
     )
     .await

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the npm package's wasm: crates/web for wasm32 → wasm-bindgen (--target web) → pkg/dist/.
+#   bash scripts/build-pkg.sh            # profile web-dev (tests, npm start)
+#   bash scripts/build-pkg.sh release    # profile web-release + wasm-opt -Oz (what ships; benches)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/env.sh"
+cd "$ROOT"
+mode="${1:-dev}"
+case "$mode" in
+  dev) profile=web-dev ;;
+  release) profile=web-release ;;
+  *) echo "usage: build-pkg.sh [dev|release]" >&2; exit 2 ;;
+esac
+out="${PKG_OUT_DIR:-$ROOT/pkg/dist}"
+cargo build -p lineage-web --target wasm32-unknown-unknown --profile "$profile" --locked
+mkdir -p "$out"
+wasm-bindgen --target web --out-dir "$out" --out-name lineage_web \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/lineage_web.wasm"
+if [ "$mode" = release ]; then
+  # npm binaryen's wasm-opt: Debian's binaryen 108 emits binaries that fail at run time.
+  "$ROOT/node_modules/.bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-simd \
+    "$out/lineage_web_bg.wasm" -o "$out/lineage_web_bg.wasm"
+fi
+ls -l "$out/lineage_web_bg.wasm"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, native unit+integration tests, the same runtime tests
-# on wasm32 in headless Chromium, wasm32 builds of the shared crates, and end-to-end CLI tests.
+# on wasm32 in headless Chromium, the npm package (its wasm built here) in Node.js and in
+# headless Chromium against a real lineage-node, and end-to-end CLI and js-client interop tests.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
@@ -30,7 +31,10 @@ counted cargo test --workspace --locked
 step "cargo test lineage-marine on wasm32 in headless Chromium (wasm-bindgen-test)"
 WASM_BINDGEN_TEST_TIMEOUT=300 counted cargo test -p lineage-marine --target wasm32-unknown-unknown --locked
 
-step "end-to-end: lineage CLI, and real js-client 0.9 + aqua-api against lineage-node (node --test)"
+step "build the npm package's wasm (crates/web → pkg/dist, profile web-dev)"
+bash scripts/build-pkg.sh
+
+step "end-to-end (node --test): lineage CLI; js-client 0.9 and our package against lineage-node; the package in headless Chromium"
 cargo build -p lineage-node --bins --locked
 LINEAGE_BIN="$CARGO_TARGET_DIR/debug/lineage" LINEAGE_NODE_BIN="$CARGO_TARGET_DIR/debug/lineage-node" \
   counted node --test tests/

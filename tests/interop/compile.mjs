@@ -5,6 +5,7 @@
 //   node tests/interop/compile.mjs [--air-dir DIR]     # also prints every function's AIR
 //
 // Writes gen/<name>.js, gen/<name>.d.ts and gen/air/<name>.<function>.air (plus DIR/… if given).
+// The tests compile into gen/<test file>/ each (`compileAll({ outDir })`), so files never share one.
 import { compileFromPath } from "@fluencelabs/aqua-api";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";

@@ -1,31 +1,83 @@
-// Helpers for the js-client interop tests: start `lineage-node`, connect real
-// @fluencelabs/js-client 0.9.0 peers to it, tear everything down so `node --test` exits by itself.
+// Helpers for the interop tests: start `lineage-node`, connect peers of one of two client packages
+// to it — the real @fluencelabs/js-client 0.9.0 ("jsclient") or our @lineage-edge/js-client
+// ("ours", pkg/src/index.js) — and tear everything down so `node --test` exits by itself.
+//
+// Nothing here imports a client package at load time: `loadClient(name)` does, so a test file that
+// only uses our package never loads js-client (nor the Promise.withResolvers polyfill it needs).
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-// js-client 0.9.0 on Node 20: libp2p 1.2 → @libp2p/peer-store → mortice 3.3 → it-queue uses
-// Promise.withResolvers (Node ≥ 22), so `createClient` fails with "Promise.withResolvers is not a
-// function" without this. Test-harness only; our own package must not need it.
-if (typeof Promise.withResolvers !== "function") {
-  Promise.withResolvers = function withResolvers() {
-    let resolve;
-    let reject;
-    const promise = new this((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, "..", "..");
+export const FIXTURES = join(HERE, "..", "fixtures");
+
+// --- the two client packages ---
+
+/** The specifier aqua-api's JS output imports `v5_callFunction`/`v5_registerService` from. */
+export const JS_CLIENT_SPECIFIER = "@fluencelabs/js-client";
+/**
+ * Our package's entry and the one wasm file it loads (built by `bash scripts/build-pkg.sh`).
+ * LINEAGE_PKG_DIR tests another copy of the package (e.g. an unpacked `npm pack`); default pkg/.
+ */
+export const PKG_DIR = resolve(process.env.LINEAGE_PKG_DIR ?? join(ROOT, "pkg"));
+export const PKG_ENTRY = join(PKG_DIR, "src", "index.js");
+export const PKG_WASM = join(PKG_DIR, "dist", "lineage_web_bg.wasm");
+
+export const CLIENTS = {
+  jsclient: { label: "js-client 0.9", specifier: JS_CLIENT_SPECIFIER },
+  ours: { label: "@lineage-edge/js-client", specifier: pathToFileURL(PKG_ENTRY).href },
+};
+
+/**
+ * Whether our package can be tested: `{ missing, required, skip }`. `missing` says what is not
+ * built (or null); `required` is CI=true or LINEAGE_REQUIRE_PKG=1; `skip` is the reason to skip
+ * the tests of our package (false when it is built, or when it is required: then they fail).
+ */
+export function ourPackageStatus() {
+  const absent = [PKG_ENTRY, PKG_WASM].filter((f) => !existsSync(f)).map((f) => relative(ROOT, f));
+  const missing = absent.length ? `our package is not built: ${absent.join(" and ")} missing (build it with \`bash scripts/build-pkg.sh\`)` : null;
+  const required = process.env.CI === "true" || process.env.LINEAGE_REQUIRE_PKG === "1";
+  const skip = missing && !required ? `${missing}; skipping its tests (CI=true or LINEAGE_REQUIRE_PKG=1 makes this a failure)` : false;
+  return { missing, required, skip };
 }
 
-const { createClient, KeyPair } = await import("@fluencelabs/js-client");
+let polyfilled = false;
+/** True once this process installed the Promise.withResolvers polyfill (only `loadClient("jsclient")` does). */
+export const withResolversPolyfilled = () => polyfilled;
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const FIXTURES = join(HERE, "..", "fixtures");
+/**
+ * Loads a client package: "jsclient" (real @fluencelabs/js-client 0.9.0) or "ours" (pkg/src/index.js).
+ * Returns a kit `{ name, label, specifier, lib }`; `lib` is the package's module namespace and
+ * `specifier` what generated Aqua must import it as (see `importGenerated`).
+ */
+export async function loadClient(name) {
+  const c = CLIENTS[name];
+  if (!c) throw new Error(`unknown client ${JSON.stringify(name)}: expected one of ${Object.keys(CLIENTS).join(", ")}`);
+  if (name === "jsclient") {
+    // js-client 0.9.0 on Node 20: libp2p 1.2 → @libp2p/peer-store → mortice 3.3 → it-queue uses
+    // Promise.withResolvers (Node ≥ 22), so `createClient` fails with "Promise.withResolvers is not a
+    // function" without this. Only for the real js-client; our package must not need it.
+    if (typeof Promise.withResolvers !== "function") {
+      Promise.withResolvers = function withResolvers() {
+        let resolve;
+        let reject;
+        const promise = new this((res, rej) => {
+          resolve = res;
+          reject = rej;
+        });
+        return { promise, resolve, reject };
+      };
+      polyfilled = true;
+    }
+  }
+  const lib = await import(c.specifier);
+  return { name, label: c.label, specifier: c.specifier, lib };
+}
 
 /** Reads a fixture module (e.g. "greeting") as base64, the form `dist.add_module` takes. */
 export async function fixtureBase64(name) {
@@ -145,11 +197,11 @@ export function randomSeed() {
 }
 
 /**
- * Connects a real js-client 0.9 peer to `relay` (a multiaddr with /p2p/<id>).
- * `ttlMs` is the default particle TTL (js-client's own default is 7000).
+ * Connects a peer of `kit` (from `loadClient`) to `relay` (a multiaddr with /p2p/<id>) with the
+ * package's `createClient`. `ttlMs` is the default particle TTL (js-client's own default is 7000).
  */
-export async function connectClient(relay, { seed = randomSeed(), ttlMs = Number(process.env.INTEROP_TTL_MS ?? 20_000) } = {}) {
-  const client = await createClient(relay, {
+export async function connectClient(kit, relay, { seed = randomSeed(), ttlMs = Number(process.env.INTEROP_TTL_MS ?? 20_000) } = {}) {
+  const client = await kit.lib.createClient(relay, {
     keyPair: { type: "Ed25519", source: seed },
     defaultTtlMs: ttlMs,
     connectionOptions: { dialTimeoutMs: 10_000 },
@@ -196,12 +248,32 @@ export function exitIfStuck(ms = 5_000) {
   }, ms).unref();
 }
 
-/** Imports a module generated by compile.mjs (path → module namespace). */
-export async function importGenerated(path) {
-  return import(pathToFileURL(path).href);
+/**
+ * Imports a module generated by compile.mjs (path → module namespace) for `kit`. For the real
+ * js-client the file is imported as generated. For another package the one line importing from
+ * '@fluencelabs/js-client' is rewritten to the package's specifier — nothing else changes — and
+ * the result is written next to the original as `<name>.<kit.name>.js`, then imported.
+ */
+export async function importGenerated(path, kit) {
+  if (!kit) throw new Error("importGenerated(path, kit): kit is required");
+  if (kit.specifier === JS_CLIENT_SPECIFIER) return import(pathToFileURL(path).href);
+  const out = join(dirname(path), `${basename(path, ".js")}.${kit.name}.js`);
+  await writeFile(out, rewriteClientImport(await readFile(path, "utf8"), kit.specifier));
+  return import(pathToFileURL(out).href);
 }
 
-export { KeyPair };
+/**
+ * `source` with its single `from '@fluencelabs/js-client'` line pointing at `specifier` instead.
+ * Throws unless exactly one line of `source` imports from '@fluencelabs/js-client'.
+ */
+export function rewriteClientImport(source, specifier) {
+  const re = /(\bfrom\s*)(['"])@fluencelabs\/js-client\2/;
+  const lines = source.split("\n");
+  const hits = lines.flatMap((l, i) => (re.test(l) ? [i] : []));
+  if (hits.length !== 1) throw new Error(`expected exactly one line importing from '${JS_CLIENT_SPECIFIER}', found ${hits.length}`);
+  lines[hits[0]] = lines[hits[0]].replace(re, (_, from, q) => `${from}${q}${specifier}${q}`);
+  return lines.join("\n");
+}
 
 // --- nox-compatible identifiers, computed locally ---
 

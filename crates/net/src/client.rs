@@ -357,7 +357,7 @@ struct Driver {
 /// What woke the client task.
 enum Wake {
     Command(Option<Command>),
-    Swarm(SwarmEvent<BehaviourEvent>),
+    Swarm(Box<SwarmEvent<BehaviourEvent>>),
     Answer(Step),
     Timer,
 }
@@ -399,7 +399,7 @@ impl Driver {
                     }
                 }
                 match swarm.poll_next_unpin(cx) {
-                    Poll::Ready(Some(e)) => Poll::Ready(Wake::Swarm(e)),
+                    Poll::Ready(Some(e)) => Poll::Ready(Wake::Swarm(Box::new(e))),
                     _ => Poll::Pending,
                 }
             })
@@ -419,7 +419,7 @@ impl Driver {
                     self.apply(&mut swarm, step);
                     self.maybe_redial(&mut swarm, now);
                 }
-                Wake::Swarm(e) => self.swarm_event(&mut swarm, e),
+                Wake::Swarm(e) => self.swarm_event(&mut swarm, *e),
             }
         }
         self.set_state(ConnectionState::Disconnecting);

@@ -156,7 +156,7 @@ pub async fn run(
             event = swarm.select_next_some() => match event {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
                     let full = address.with(Protocol::P2p(local_id));
-                    tracing::info!(address = %full, "listening");
+                    tracing::debug!(address = %full, "listening");
                     on_start(Started::Listening(full));
                     if pending_listeners.remove(&listener_id) && pending_listeners.is_empty() {
                         on_start(Started::Ready);

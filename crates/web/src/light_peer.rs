@@ -144,16 +144,17 @@ impl WasmPeer {
         })
     }
 
-    /// Runs the Marine module `wasm` on this peer (wasmi) as `serviceId`; `options`:
+    /// Runs the Marine module `moduleBytes` on this peer (wasmi) as `serviceId`; `options`:
     /// `{fuelPerCall?, memoryBytes?}`. Rejects with `LOAD_ERROR` or `SERVICE_EXISTS`.
+    // (Not named `wasm`: the generated glue's own `wasm` object would be shadowed.)
     #[wasm_bindgen(js_name = registerMarineService)]
     pub fn register_marine_service(
         &self,
         service_id: String,
-        wasm: Uint8Array,
+        module_bytes: Uint8Array,
         options: JsValue,
     ) -> Promise {
-        let loaded = load_marine(&service_id, &wasm.to_vec(), &options);
+        let loaded = load_marine(&service_id, &module_bytes.to_vec(), &options);
         let client = self.client.clone();
         future_to_promise(async move {
             let service = loaded?;

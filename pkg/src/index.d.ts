@@ -1,0 +1,230 @@
+// Types of @lineage-edge/js-client; names and shapes as @fluencelabs/js-client 0.9
+// (plus @fluencelabs/interfaces' Aqua type definitions, re-declared here).
+
+import type { KeyPair, KeyPairOptions } from "./keypair.js";
+export { KeyPair, fromBase58Sk, fromBase64Sk, fromOpts } from "./keypair.js";
+export type { KeyPairOptions } from "./keypair.js";
+
+// ---- values ----------------------------------------------------------------------------------
+
+export type JSONValue = string | number | boolean | null | { [x: string]: JSONValue } | Array<JSONValue>;
+export type JSONArray = Array<JSONValue>;
+export type JSONObject = { [x: string]: JSONValue };
+export type PeerIdB58 = string;
+export type MaybePromise<T> = T | Promise<T>;
+
+// ---- configuration ---------------------------------------------------------------------------
+
+/** A relay: its multiaddr and peer id. */
+export type Relay = { peerId: PeerIdB58; multiaddr: string };
+
+/** A multiaddr string ending in `/p2p/<peerId>`, or a Relay. */
+export type RelayOptions = string | Relay;
+
+export type ConnectionState = "disconnected" | "connecting" | "connected" | "disconnecting";
+
+/** Configuration of a client; every field is optional. */
+export type ClientConfig = {
+  /** Default: a random Ed25519 key. */
+  keyPair?: KeyPairOptions;
+  connectionOptions?: {
+    /** Accepted for compatibility; unused (as in js-client 0.9). */
+    skipCheckConnection?: boolean;
+    /** Dial timeout in ms. */
+    dialTimeoutMs?: number;
+    /** Accepted for compatibility; stream limits are fixed by the wasm peer. */
+    maxInboundStreams?: number;
+    /** Accepted for compatibility; stream limits are fixed by the wasm peer. */
+    maxOutboundStreams?: number;
+    /** Ours: redial the relay after the connection drops. Default true. */
+    reconnect?: boolean;
+  };
+  /** TTL of particles whose call sets none. Default 7000. */
+  defaultTtlMs?: number;
+  /** Accepted for compatibility and ignored: everything is loaded from this package. */
+  CDNUrl?: string;
+  debug?: {
+    /** Log the id of every particle this peer initiates. */
+    printParticleId?: boolean;
+  };
+};
+
+/** Public interface of a client. */
+export interface IFluenceClient {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Adds a handler for state changes (all are kept); returns the current state. */
+  onConnectionStateChange(handler: (state: ConnectionState) => void): ConnectionState;
+  getPeerId(): string;
+  getRelayPeerId(): string;
+}
+
+// ---- services --------------------------------------------------------------------------------
+
+export interface SecurityTetraplet {
+  peer_pk: string;
+  service_id: string;
+  function_name: string;
+  lens: string;
+}
+
+/** The particle that made a service call. */
+export type ParticleContext = {
+  particleId: string;
+  initPeerId: PeerIdB58;
+  timestamp: number;
+  ttl: number;
+  signature: Uint8Array;
+  tetraplets: SecurityTetraplet[][];
+};
+
+/** A service call, as low-level handlers (`internals.regHandler.common`) receive it. */
+export interface CallServiceData {
+  serviceId: string;
+  fnName: string;
+  args: JSONArray;
+  tetraplets: SecurityTetraplet[][];
+  particleContext: ParticleContext;
+}
+
+/** 0 = success; anything else makes the AIR call fail with `result` as its error. */
+export type CallServiceResult = { retCode: number; result: JSONValue };
+export type GenericCallServiceHandler = (req: CallServiceData) => MaybePromise<CallServiceResult>;
+
+export type ServiceFnArgs<T> = { args: T; context: ParticleContext };
+export type ArgCallbackFunction = (args: ServiceFnArgs<JSONArray>) => MaybePromise<JSONValue>;
+export type ServiceImpl = Record<string, (args: ServiceFnArgs<JSONArray>) => MaybePromise<JSONValue>>;
+export type UserServiceImpl = Record<string, (...args: [...JSONArray, ParticleContext]) => MaybePromise<JSONValue>>;
+
+/** Options of a Marine service run inside the peer (ours). */
+export type MarineServiceOptions = { fuelPerCall?: number; memoryBytes?: number };
+
+// ---- Aqua type definitions (as @fluencelabs/interfaces 0.12) -----------------------------------
+
+export type ScalarNames = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "f32" | "f64" | "bool" | "string";
+export type ScalarType = { tag: "scalar"; name: ScalarNames };
+export type TopType = { tag: "topType" };
+export type BottomType = { tag: "bottomType" };
+export type NilType = { tag: "nil" };
+export type OptionType = { tag: "option"; type: SimpleTypes };
+export type ArrayType = { tag: "array"; type: SimpleTypes };
+export type StructType = { tag: "struct"; name: string; fields: { [key: string]: SimpleTypes } };
+export type SimpleTypes = ScalarType | OptionType | ArrayType | StructType | TopType | BottomType | NilType;
+export type LabeledProductType<T = SimpleTypes | ArrowType<LabeledProductType<SimpleTypes> | UnlabeledProductType>> = {
+  tag: "labeledProduct";
+  fields: { [key: string]: T };
+};
+export type UnlabeledProductType<T extends Array<SimpleTypes> = SimpleTypes[]> = { tag: "unlabeledProduct"; items: T };
+export type ProductType = UnlabeledProductType | LabeledProductType;
+export type NonArrowType = SimpleTypes | ProductType;
+export type NonArrowSimpleType = SimpleTypes | UnlabeledProductType | LabeledProductType<SimpleTypes>;
+export type ArrowType<
+  T extends LabeledProductType<SimpleTypes | ArrowType<UnlabeledProductType>> | UnlabeledProductType =
+    | LabeledProductType<SimpleTypes | ArrowType<UnlabeledProductType>>
+    | UnlabeledProductType,
+> = { tag: "arrow"; domain: T | NilType; codomain: UnlabeledProductType | NilType };
+export type ArrowWithoutCallbacks = ArrowType<UnlabeledProductType>;
+export type ArrowWithCallbacks = ArrowType<LabeledProductType<SimpleTypes | ArrowWithoutCallbacks>>;
+
+export interface FunctionCallConstants {
+  relay: string;
+  getDataSrv: string;
+  callbackSrv: string;
+  responseSrv: string;
+  responseFnName: string;
+  errorHandlingSrv: string;
+  errorFnName: string;
+}
+
+/** What the aqua compiler emits for a `func`. */
+export interface FunctionCallDef {
+  functionName: string;
+  arrow: ArrowWithCallbacks;
+  names: FunctionCallConstants;
+}
+
+/** What the aqua compiler emits for a `service`. */
+export interface ServiceDef {
+  defaultServiceId?: string;
+  functions: LabeledProductType<ArrowType<LabeledProductType<SimpleTypes> | UnlabeledProductType>> | NilType;
+}
+
+/** The trailing options argument of compiled functions. */
+export type CallParams = { ttl?: number };
+
+// ---- client ----------------------------------------------------------------------------------
+
+export declare class ClientPeer implements IFluenceClient {
+  /** Not connected until connect(); usually made by createClient / Fluence.connect. */
+  constructor(relay: RelayOptions, config?: ClientConfig, keyPair?: KeyPair);
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly connectionState: ConnectionState;
+  readonly keyPair: KeyPair | undefined;
+  onConnectionStateChange(handler: (state: ConnectionState) => void): ConnectionState;
+  offConnectionStateChange(handler: (state: ConnectionState) => void): boolean;
+  getPeerId(): string;
+  getRelayPeerId(): string;
+  registerMarineService(wasm: ArrayBuffer | SharedArrayBuffer | Uint8Array, serviceId: string, options?: MarineServiceOptions): Promise<void>;
+  removeMarineService(serviceId: string): Promise<boolean>;
+  /** @private Used by callAquaFunction / registerService; subject to change. */
+  readonly internals: {
+    getRelayPeerId(): string;
+    regHandler: {
+      common(serviceId: string, fnName: string, handler: GenericCallServiceHandler): void;
+      /** Unsupported: throws. */
+      forParticle(particleId: string, serviceId: string, fnName: string, handler: GenericCallServiceHandler): never;
+    };
+    callScript(
+      script: string,
+      args: Record<string, JSONValue>,
+      callbacks: Record<string, GenericCallServiceHandler>,
+      ttl: number | undefined,
+      fireAndForget: boolean,
+    ): Promise<JSONValue>;
+    createNewParticle(...args: unknown[]): never;
+    initiateParticle(...args: unknown[]): never;
+    parseAst(...args: unknown[]): never;
+    getServices(): never;
+  };
+}
+
+export declare const createClient: (relay: RelayOptions, config?: ClientConfig) => Promise<ClientPeer>;
+
+interface FluencePublicApi {
+  defaultClient: ClientPeer | undefined;
+  connect: (relay: RelayOptions, config?: ClientConfig) => Promise<void>;
+  disconnect: () => Promise<void>;
+  onConnectionStateChange: (handler: (state: ConnectionState) => void) => ConnectionState;
+  offConnectionStateChange: (handler: (state: ConnectionState) => void) => boolean;
+  getClient: () => ClientPeer;
+}
+export declare const Fluence: FluencePublicApi;
+
+export declare const callAquaFunction: (args: {
+  script: string;
+  config?: CallParams;
+  peer: ClientPeer;
+  args: Record<string, JSONValue | ArgCallbackFunction>;
+  fireAndForget: boolean;
+}) => Promise<JSONValue>;
+
+export declare const registerService: (args: { peer: ClientPeer; serviceId: string; service: ServiceImpl }) => void;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export declare const v5_callFunction: (args: unknown[], def: FunctionCallDef, script: string) => Promise<any>;
+export declare const v5_registerService: (args: unknown[], def: ServiceDef) => void;
+
+export declare function js2aqua(value: JSONValue, schema: NonArrowSimpleType, opts: { path: string[] }): JSONValue;
+export declare function aqua2js(value: JSONValue, schema: NonArrowSimpleType, opts: { path: string[] }): JSONValue;
+
+// ---- networks --------------------------------------------------------------------------------
+
+export declare const kras: Relay[];
+export declare const stage: Relay[];
+export declare const testNet: Relay[];
+export declare const randomKras: () => Relay;
+export declare const randomStage: () => Relay;
+export declare const randomTestNet: () => Relay;

@@ -261,6 +261,21 @@ impl Client {
         let _ = self.commands.unbounded_send(Command::WithPeer(Box::new(f)));
     }
 
+    /// Runs `f` on the peer inside the client's task and returns what it gives.
+    ///
+    /// # Errors
+    /// [`ClientError::Stopped`] when the client task has ended.
+    pub async fn ask_peer<T: MaybeSend + 'static>(
+        &self,
+        f: impl FnOnce(&mut Peer) -> T + MaybeSend + 'static,
+    ) -> Result<T, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.with_peer(move |peer| {
+            let _ = tx.send(f(peer));
+        });
+        rx.await.map_err(|_| ClientError::Stopped)
+    }
+
     /// Runs `script` (AIR as the Aqua compiler emits it) with `args` served by `getDataSrv`, and
     /// waits for `callbackSrv.response` (or `errorHandlingSrv.error`) at most `ttl_ms`.
     ///

@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::channel::oneshot;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, JSON};
 use libp2p::identity::{Keypair, PublicKey};
 use libp2p::Multiaddr;
@@ -134,12 +133,12 @@ impl WasmPeer {
     /// Removes a service registered with `registerService`; resolves with whether one was there.
     #[wasm_bindgen(js_name = removeService)]
     pub fn remove_service(&self, service_id: String) -> Promise {
-        let (tx, rx) = oneshot::channel();
-        self.client.with_peer(move |peer| {
-            let _ = tx.send(peer.services.unregister(&service_id));
-        });
+        let client = self.client.clone();
         future_to_promise(async move {
-            let removed = rx.await.map_err(|_| stopped())?;
+            let removed = client
+                .ask_peer(move |peer| peer.services.unregister(&service_id))
+                .await
+                .map_err(|e| client_error(&e))?;
             Ok(JsValue::from_bool(removed))
         })
     }
@@ -158,15 +157,15 @@ impl WasmPeer {
         let client = self.client.clone();
         future_to_promise(async move {
             let service = loaded?;
-            let (tx, rx) = oneshot::channel();
-            client.with_peer(move |peer| {
-                let _ = tx.send(
+            let added = client
+                .ask_peer(move |peer| {
                     peer.services
                         .add_marine_service(&service_id, service)
-                        .map_err(|e| e.to_string()),
-                );
-            });
-            match rx.await.map_err(|_| stopped())? {
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| client_error(&e))?;
+            match added {
                 Ok(()) => Ok(JsValue::UNDEFINED),
                 Err(message) => Err(js_error("SERVICE_EXISTS", &message)),
             }
@@ -176,12 +175,12 @@ impl WasmPeer {
     /// Removes a Marine service; resolves with whether one was there.
     #[wasm_bindgen(js_name = removeMarineService)]
     pub fn remove_marine_service(&self, service_id: String) -> Promise {
-        let (tx, rx) = oneshot::channel();
-        self.client.with_peer(move |peer| {
-            let _ = tx.send(peer.services.remove_marine_service(&service_id));
-        });
+        let client = self.client.clone();
         future_to_promise(async move {
-            let removed = rx.await.map_err(|_| stopped())?;
+            let removed = client
+                .ask_peer(move |peer| peer.services.remove_marine_service(&service_id))
+                .await
+                .map_err(|e| client_error(&e))?;
             Ok(JsValue::from_bool(removed))
         })
     }
@@ -406,10 +405,6 @@ fn client_error(e: &ClientError) -> JsValue {
         }
     }
     err
-}
-
-fn stopped() -> JsValue {
-    js_error("STOPPED", "the peer is stopped")
 }
 
 fn get(o: &JsValue, key: &str) -> Option<JsValue> {

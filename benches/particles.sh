@@ -20,7 +20,7 @@ cargo bench -p lineage-node --bench particles --locked --no-run 2>&1 | tail -1 >
 BENCH_BIN=$(ls -t "$CARGO_TARGET_DIR"/release/deps/particles-* | grep -v '\.d$' | head -1)
 
 DATA="$(mktemp -d)"
-"$CARGO_TARGET_DIR/release/lineage-node" --data-dir "$DATA" --ws-port 0 --tcp-port 0 --webrtc-port 0 --log warn \
+"$CARGO_TARGET_DIR/release/lineage-node" --data-dir "$DATA" --ws-port 0 --tcp-port 0 --webrtc-port 0 --http-port 0 --log warn \
   --particles-per-sec 1000000 >"$OUT/node.out" 2>"$OUT/node.err" &
 NODE=$!
 trap 'kill $NODE 2>/dev/null; wait $NODE 2>/dev/null; rm -rf "$DATA"' EXIT

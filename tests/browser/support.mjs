@@ -218,7 +218,7 @@ export async function freePorts({ tcp = 2, udp = 1 } = {}) {
 export async function startNode({ ws = 0, tcp = 0, webrtc = 0, dataDir, args = [], readyTimeoutMs = 30_000 } = {}) {
   const ownDir = !dataDir;
   dataDir ??= await mkdtemp(join(tmpdir(), "lineage-browser-node-"));
-  const argv = ["--data-dir", dataDir, "--ws-port", String(ws), "--tcp-port", String(tcp), "--webrtc-port", String(webrtc), ...args];
+  const argv = ["--data-dir", dataDir, "--ws-port", String(ws), "--tcp-port", String(tcp), "--webrtc-port", String(webrtc), "--http-port", "0", ...args];
   const child = spawn(NODE_BIN, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
   let out = "";
   let err = "";

@@ -507,8 +507,11 @@ impl<S: Store> Ledger<S> {
                 }
             }
         }
+        // One key, one spelling: the hash (and everything stored) uses the lower-cased address,
+        // so re-sending a signature with the address in another case is still a duplicate.
+        req.public_key = normalize_key(&req.public_key);
         let hash = sign::transaction_hash(&req);
-        let signer = normalize_key(&req.public_key);
+        let signer = req.public_key.clone();
         let data_key =
             if req.chain_id.is_empty() || req.token_address.is_empty() || req.token_id.is_empty() {
                 String::new()

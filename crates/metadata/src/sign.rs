@@ -382,7 +382,8 @@ pub fn verify_request(
     }
 }
 
-/// A transaction's hash: `base58(sha256(canonical_bytes(intent) ‖ len ‖ public_key))` — every
+/// A transaction's hash: `base58(sha256(canonical_bytes(intent) ‖ len ‖ public_key))` (the node
+/// lower-cases an EVM `public_key` first) — every
 /// signed field and the signer, not the signature. Two transactions with one hash are the same
 /// transaction, so a node stores each at most once.
 pub fn transaction_hash(req: &TransactionRequest) -> String {

@@ -52,6 +52,17 @@ pub struct Flags {
     /// Particles per second accepted from one peer (bursts up to twice that).
     #[arg(long, env = "LINEAGE_NODE_PARTICLES_PER_SEC")]
     pub particles_per_sec: Option<u32>,
+    /// HTTP port of the JSON-RPC gateway and `/ipfs/<cid>` [default: 3030, Lineage's; 0 = any
+    /// free port].
+    #[arg(long, env = "LINEAGE_NODE_HTTP_PORT")]
+    pub http_port: Option<u16>,
+    /// Where the metadata store lives [default: <data dir>/metadata].
+    #[arg(long, env = "LINEAGE_NODE_METADATA_DIR")]
+    pub metadata_dir: Option<PathBuf>,
+    /// Also accept Lineage's legacy signatures (over `data` only; replayable, marked so in
+    /// receipts). Off by default.
+    #[arg(long, env = "LINEAGE_NODE_LEGACY_SIGNATURES")]
+    pub legacy_signatures: bool,
     /// Log filter (`info`, `debug`, `lineage_node=debug,libp2p=info`, …).
     #[arg(long, env = "LINEAGE_NODE_LOG", default_value = "info")]
     pub log: String,
@@ -70,6 +81,9 @@ struct FileConfig {
     bootstrap: Option<Vec<libp2p::Multiaddr>>,
     particles_per_sec: Option<u32>,
     max_frame_bytes: Option<usize>,
+    http_port: Option<u16>,
+    metadata_dir: Option<PathBuf>,
+    legacy_signatures: Option<bool>,
 }
 
 /// The node's effective configuration.
@@ -86,6 +100,12 @@ pub struct NodeConfig {
     pub particles_per_sec: u32,
     /// Largest particle frame accepted (nox: 64 MiB particles).
     pub max_frame_bytes: usize,
+    /// HTTP gateway port (0 = any free port).
+    pub http_port: u16,
+    /// Directory of the metadata store (`lineage.redb`).
+    pub metadata_dir: PathBuf,
+    /// Accept legacy (data-only) signatures.
+    pub legacy_signatures: bool,
 }
 
 /// Reading the configuration failed.
@@ -124,7 +144,15 @@ impl NodeConfig {
         } else {
             flags.external_addresses.clone()
         };
+        let metadata_dir = flags
+            .metadata_dir
+            .clone()
+            .or(file.metadata_dir)
+            .unwrap_or_else(|| data_dir.join("metadata"));
         Ok(NodeConfig {
+            http_port: flags.http_port.or(file.http_port).unwrap_or(3030),
+            metadata_dir,
+            legacy_signatures: flags.legacy_signatures || file.legacy_signatures.unwrap_or(false),
             data_dir,
             host: flags
                 .host

@@ -15,4 +15,5 @@
 
 pub mod config;
 pub mod keys;
+pub mod lineage;
 pub mod node;

@@ -3,6 +3,8 @@
 //! ```text
 //! lineage service call callee.wasm facade.wasm shout '["hi"]'
 //! lineage service interface callee.wasm facade.wasm
+//! lineage tx keygen > my.key
+//! echo '{"method":"metadata", …}' | lineage tx sign --key my.key
 //! ```
 
 use std::path::PathBuf;
@@ -17,7 +19,7 @@ use lineage_marine::{CallParameters, Environment, Limits, ModuleConfig, Service,
 #[command(
     name = "lineage",
     version,
-    about = "Lineage edge: run and inspect Marine services"
+    about = "Lineage edge: run and inspect Marine services, sign Lineage transactions"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,6 +31,27 @@ enum Command {
     /// Marine services: call a function, show the interface.
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Lineage transactions: make an Ed25519 key, sign a TransactionRequest (strong mode).
+    #[command(subcommand)]
+    Tx(TxCommand),
+}
+
+#[derive(Subcommand)]
+enum TxCommand {
+    /// Print a new Ed25519 secret seed (64 hex digits) on stdout; its public key on stderr.
+    Keygen,
+    /// Read a TransactionRequest (JSON) on stdin, fill `timestamp` with the current time if it
+    /// is 0, sign it in strong mode and print it: ready for `publish`.
+    Sign {
+        /// File holding the 64-hex-digit seed (as `lineage tx keygen` writes it).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Print the public key (base58) of a seed file.
+    PublicKey {
+        #[arg(long)]
+        key: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -90,8 +113,57 @@ fn main() -> ExitCode {
     }
 }
 
+fn read_seed(path: &std::path::Path) -> Result<ed25519_dalek::SigningKey> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = hex::decode(text.trim())
+        .with_context(|| format!("{} is not hex (expected 64 hex digits)", path.display()))?;
+    let seed: [u8; 32] = bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| anyhow!("{}: {} bytes, expected 32", path.display(), b.len()))?;
+    Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+}
+
+fn public_key_of(key: &ed25519_dalek::SigningKey) -> String {
+    bs58::encode(key.verifying_key().as_bytes()).into_string()
+}
+
+fn run_tx(cmd: TxCommand) -> Result<()> {
+    match cmd {
+        TxCommand::Keygen => {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed).map_err(|e| anyhow!("no randomness: {e}"))?;
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            println!("{}", hex::encode(seed));
+            eprintln!("public key: {}", public_key_of(&key));
+            Ok(())
+        }
+        TxCommand::PublicKey { key } => {
+            println!("{}", public_key_of(&read_seed(&key)?));
+            Ok(())
+        }
+        TxCommand::Sign { key } => {
+            let key = read_seed(&key)?;
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("cannot read stdin")?;
+            let mut req: lineage_metadata::TransactionRequest = serde_json::from_str(&text)
+                .context(
+                "stdin is not a TransactionRequest (JSON object of strings, timestamp a number)",
+            )?;
+            if req.timestamp == 0 {
+                req.timestamp = lineage_node::lineage::api::now_ms();
+            }
+            lineage_metadata::sign::sign_ed25519(&mut req, &key);
+            println!("{}", serde_json::to_string(&req)?);
+            Ok(())
+        }
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Tx(cmd) => run_tx(cmd),
         Command::Service(ServiceCommand::Call {
             items,
             opts,

@@ -12,8 +12,13 @@ use lineage_particle::Particle;
 use lineage_peer::{now_ms, Peer, Rejected, Services};
 use serde_json::json;
 
+use std::sync::Arc;
+
+use lineage_metadata::{Ledger, LedgerConfig};
+
 use crate::config::NodeConfig;
 use crate::keys;
+use crate::lineage::{self, api::Api, gateway, gateway::GatewayConfig, store::RedbStore};
 
 /// Agent string announced by identify and `peer.identify`.
 pub const AGENT: &str = concat!("lineage-node/", env!("CARGO_PKG_VERSION"));
@@ -24,6 +29,8 @@ pub enum Started {
     PeerId(PeerId),
     /// A full multiaddr ending in `/p2p/<peer id>`.
     Listening(Multiaddr),
+    /// The HTTP gateway (JSON-RPC, `/ipfs/<cid>`) is bound here.
+    Http(std::net::SocketAddr),
     /// Every listener has an address.
     Ready,
 }
@@ -37,6 +44,14 @@ pub enum NodeError {
     Build(#[from] lineage_net::transport::BuildError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: Multiaddr, reason: String },
+    #[error("metadata store: {0}")]
+    Store(#[from] lineage_metadata::store::StoreError),
+    #[error("cannot listen on http://{addr}: {source}")]
+    Http {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -131,7 +146,43 @@ pub async fn run(
         "node_version": AGENT,
         "spell_version": "",
     });
-    let services = Services::new(key.clone(), identify);
+    let mut services = Services::new(key.clone(), identify);
+
+    // Lineage metadata: the store, the Aqua service `transaction`, the HTTP gateway.
+    let store = RedbStore::open(&config.metadata_dir.join("lineage.redb"))?;
+    let ledger = Arc::new(Ledger::new(
+        store,
+        LedgerConfig {
+            allow_legacy: config.legacy_signatures,
+            ..LedgerConfig::default()
+        },
+    ));
+    let api = Api::new(ledger);
+    services.register("transaction", lineage::transaction_service(api.clone()));
+    let http_addr = std::net::SocketAddr::new(config.host, config.http_port);
+    let http_listener = tokio::net::TcpListener::bind(http_addr)
+        .await
+        .map_err(|source| NodeError::Http {
+            addr: http_addr,
+            source,
+        })?;
+    let http_bound = http_listener
+        .local_addr()
+        .map_err(|source| NodeError::Http {
+            addr: http_addr,
+            source,
+        })?;
+    tracing::debug!(addr = %http_bound, "http gateway");
+    on_start(Started::Http(http_bound));
+    let (http_stop, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http_task = tokio::spawn(gateway::serve(
+        http_listener,
+        api,
+        GatewayConfig::default(),
+        async move {
+            let _ = http_stopped.await;
+        },
+    ));
     let mut peer = Peer::new(key, services).map_err(|e| NodeError::Other(e.to_string()))?;
 
     let mut limiter = RateLimiter::new(config.particles_per_sec);
@@ -221,6 +272,12 @@ pub async fn run(
                 }
             }
         }
+    }
+    let _ = http_stop.send(());
+    match tokio::time::timeout(Duration::from_secs(5), http_task).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http gateway stopped with an error"),
+        Err(_) => tracing::warn!("http gateway did not stop within 5 s"),
+        _ => {}
     }
     Ok(())
 }

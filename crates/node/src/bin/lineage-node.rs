@@ -50,6 +50,7 @@ fn print_started(event: Started) {
     let line = match event {
         Started::PeerId(id) => format!("peer id: {id}"),
         Started::Listening(addr) => format!("listening: {addr}"),
+        Started::Http(addr) => format!("http: http://{addr}"),
         Started::Ready => "ready".to_string(),
     };
     let mut out = std::io::stdout().lock();

@@ -149,6 +149,9 @@ pub fn test_config() -> NodeConfig {
     ));
     let _ = std::fs::remove_dir_all(&data_dir);
     NodeConfig {
+        http_port: 0,
+        metadata_dir: data_dir.join("metadata"),
+        legacy_signatures: false,
         data_dir,
         host: IpAddr::from([127, 0, 0, 1]),
         ws_port: 0,
@@ -198,6 +201,7 @@ impl TestNode {
                 Ok(Some(Started::PeerId(id))) => peer_id = Some(id),
                 Ok(Some(Started::Listening(addr))) => listening.push(addr),
                 Ok(Some(Started::Ready)) => break,
+                Ok(Some(Started::Http(_))) => {}
                 Ok(None) => panic!("the node stopped while starting: {:?}", done_rx.await),
                 Err(_) => panic!("the node was not ready within 10 s"),
             }

@@ -21,8 +21,8 @@ cargo fmt --all -- --check
 step "cargo clippy (native, all targets) -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo clippy (wasm32 crates: marine, particle, peer, net, web) -D warnings"
-cargo clippy -p lineage-marine -p lineage-particle -p lineage-peer -p lineage-net -p lineage-web \
+step "cargo clippy (wasm32 crates: marine, particle, peer, net, metadata, web) -D warnings"
+cargo clippy -p lineage-marine -p lineage-particle -p lineage-peer -p lineage-net -p lineage-metadata -p lineage-web \
   --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "cargo test (native)"

@@ -92,14 +92,18 @@ const liveNodes = new Set(); // started, not yet stopped
 const liveClients = new Set(); // connected, not yet disconnected
 
 /**
- * Starts `$LINEAGE_NODE_BIN --data-dir <tmp> --ws-port 0 --tcp-port 0 --webrtc-port 0` and waits for `ready`.
- * Expects on stdout one `listening: <multiaddr>` line per listen address, then `ready`.
- * Returns { peerId, wsAddr, tcpAddr, addrs, stdout(), stderr(), stop() }.
+ * Starts `$LINEAGE_NODE_BIN --data-dir <tmp> --ws-port 0 --tcp-port 0 --webrtc-port 0 --http-port 0 [args]`
+ * and waits for `ready`. Expects on stdout one `listening: <multiaddr>` line per listen address and an
+ * `http: <url>` line (the gateway), then `ready`.
+ * `dataDir`: use this directory instead of a fresh temporary one (to restart a node on the same
+ * data); it is then not removed by `stop()`.
+ * Returns { peerId, wsAddr, tcpAddr, httpUrl, addrs, dataDir, exited, stdout(), stderr(), stop() };
+ * `exited` resolves to { code, signal } when the process ends.
  */
-export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [], readyTimeoutMs = 30_000 } = {}) {
+export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [], dataDir: fixedDir, readyTimeoutMs = 30_000 } = {}) {
   if (!bin) throw new Error("LINEAGE_NODE_BIN is not set");
-  const dataDir = await mkdtemp(join(tmpdir(), "lineage-node-"));
-  const child = spawn(bin, ["--data-dir", dataDir, "--ws-port", "0", "--tcp-port", "0", "--webrtc-port", "0", ...args], {
+  const dataDir = fixedDir ?? (await mkdtemp(join(tmpdir(), "lineage-node-")));
+  const child = spawn(bin, ["--data-dir", dataDir, "--ws-port", "0", "--tcp-port", "0", "--webrtc-port", "0", "--http-port", "0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { RUST_LOG: "info", ...process.env },
   });
@@ -114,6 +118,7 @@ export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [],
 
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   const addrs = [];
+  let httpUrl = null;
   const ready = new Promise((resolve, reject) => {
     let buf = "";
     const timer = setTimeout(() => reject(new Error(`node did not print "ready" within ${readyTimeoutMs} ms`)), readyTimeoutMs);
@@ -126,7 +131,9 @@ export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [],
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         const m = line.match(/^listening: (\S+)$/);
+        const h = line.match(/^http: (\S+)$/);
         if (m) addrs.push(m[1]);
+        else if (h) httpUrl = h[1];
         else if (line === "ready") {
           clearTimeout(timer);
           resolve();
@@ -148,6 +155,7 @@ export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [],
     child,
     dataDir,
     addrs,
+    exited,
     stdout: () => out,
     stderr: () => err,
     /** SIGTERM, wait up to `graceMs` (then SIGKILL). Returns { code, signal, ms, killed }. */
@@ -158,14 +166,17 @@ export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [],
         let killed = false;
         if (child.exitCode === null && child.signalCode === null) {
           child.kill("SIGTERM");
-          const timer = new Promise((r) => setTimeout(r, graceMs, "timeout"));
-          if ((await Promise.race([exited, timer])) === "timeout") {
+          let graceTimer;
+          const timer = new Promise((r) => (graceTimer = setTimeout(r, graceMs, "timeout")));
+          const first = await Promise.race([exited, timer]);
+          clearTimeout(graceTimer); // do not keep the event loop alive for the rest of the grace
+          if (first === "timeout") {
             killed = true;
             child.kill("SIGKILL");
           }
         }
         const { code, signal } = await exited;
-        await rm(dataDir, { recursive: true, force: true });
+        if (!fixedDir) await rm(dataDir, { recursive: true, force: true });
         return { code, signal, ms: Date.now() - t0, killed };
       })();
       return stopped;
@@ -188,6 +199,7 @@ export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [],
   node.wsAddr = ws;
   node.tcpAddr = tcp;
   node.peerId = ws.split("/p2p/")[1];
+  node.httpUrl = httpUrl;
   return node;
 }
 

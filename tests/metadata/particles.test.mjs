@@ -122,41 +122,41 @@ for (const name of ["jsclient", "ours"]) {
     });
 
     test("generate_data_key gives Lineage's key", T, async () => {
-      assert.equal(await gen.generateDataKey(CHAIN, ADDR, "1"), "21d7zhefyND97abvvBwNp5AYP2geVxrboW44prVkXhmv");
+      assert.equal(await gen.generateDataKey(client, CHAIN, ADDR, "1"), "21d7zhefyND97abvvBwNp5AYP2geVxrboW44prVkXhmv");
     });
 
     test("put_module, bind a meta contract, publish, read back", T, async () => {
-      const cid = await gen.putModule(await fixtureBase64("mc_open"));
+      const cid = await gen.putModule(client, await fixtureBase64("mc_open"));
       assert.match(cid, /^bafkrei/);
       const contract = signed(owner, {
         method: "contract", meta_contract_id: "open", chain_id: CHAIN, token_address: ADDR,
         data: JSON.stringify({ is_registry: false, registry_id: "", registry_name: "", meta_contract_id: "open", migrate_from: "", cid }),
       });
-      const bound = await gen.publish(contract);
+      const bound = await gen.publish(client, contract);
       assert.equal(bound.success, true, JSON.stringify(bound));
       assert.equal(bound.transaction_hash, txHash(contract));
 
       const tx = signed(owner, { meta_contract_id: "open", chain_id: CHAIN, token_address: ADDR, token_id: "1", version: "v1", data: '{"name":"via particles"}' });
-      const r = await gen.publish(tx);
+      const r = await gen.publish(client, tx);
       assert.equal(r.success, true, JSON.stringify(r));
       assert.equal(r.receipt.status, 1);
-      const dk = await gen.generateDataKey(CHAIN, ADDR, "1");
-      const m = await gen.getMetadata(dk, "open", owner.publicKey, "", "v1");
+      const dk = await gen.generateDataKey(client, CHAIN, ADDR, "1");
+      const m = await gen.getMetadata(client, dk, "open", owner.publicKey, "", "v1");
       assert.equal(m.success, true);
       assert.match(m.metadata.cid, /^bafyrei/);
       assert.ok(JSON.parse(r.receipt.data).cids.includes(m.metadata.cid));
-      const rc = await gen.getReceipt(r.transaction_hash);
+      const rc = await gen.getReceipt(client, r.transaction_hash);
       assert.equal(rc.receipt.status, 1);
     });
 
     test("a refused transaction is an Aqua error naming its code; nothing is stored", T, async () => {
       const tx = signed(owner, { meta_contract_id: "open", chain_id: CHAIN, token_address: ADDR, token_id: "2", version: "v1", data: "{}" });
       const forged = { ...tx, token_id: "3" };
-      await assert.rejects(gen.publish(forged), (e) => {
+      await assert.rejects(gen.publish(client, forged), (e) => {
         assert.match(String(e?.message ?? e), /bad_signature/);
         return true;
       });
-      const rc = await gen.getReceipt(txHash(forged));
+      const rc = await gen.getReceipt(client, txHash(forged));
       assert.equal(rc.success, false);
     });
   });

@@ -396,10 +396,7 @@ fn same_key(a: &str, b: &str) -> bool {
 /// EVM addresses are stored lower-case, so one wallet owns one set of records however its
 /// address is written.
 fn normalize_key(k: &str) -> String {
-    match sign::key_kind(k) {
-        KeyKind::Evm => k.to_ascii_lowercase(),
-        KeyKind::Ed25519 => k.to_string(),
-    }
+    sign::canonical_key(k)
 }
 
 fn loose_of(mcdata: &str) -> i64 {

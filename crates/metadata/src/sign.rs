@@ -200,6 +200,19 @@ pub fn key_kind(public_key: &str) -> KeyKind {
     }
 }
 
+/// The one spelling of a key the ledger stores and hashes: EVM addresses lower-cased, Ed25519
+/// keys as they are.
+///
+/// ```
+/// assert_eq!(lineage_metadata::sign::canonical_key("0xAbC"), "0xabc");
+/// ```
+pub fn canonical_key(public_key: &str) -> String {
+    match key_kind(public_key) {
+        KeyKind::Evm => public_key.to_ascii_lowercase(),
+        KeyKind::Ed25519 => public_key.to_string(),
+    }
+}
+
 /// How a signature was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accepted {

@@ -161,11 +161,23 @@ impl<S: Store> Api<S> {
                     let versions = l.history(&m.cid)?;
                     let mut texts = Vec::with_capacity(versions.len());
                     for v in &versions {
-                        texts.push(serde_json::to_string(&v.block).map_err(|e| {
+                        // dag-json, as ipfs_get and /ipfs/<cid>?format=dag-json give it.
+                        let c: cid::Cid = v.cid.parse().map_err(|e| {
                             PublishError::Store(lineage_metadata::store::StoreError::with(
                                 "history", e,
                             ))
-                        })?);
+                        })?;
+                        let bytes = l
+                            .store()
+                            .block(&v.cid)
+                            .map_err(PublishError::from)?
+                            .unwrap_or_default();
+                        let text = block::to_dag_json(&c, &bytes).map_err(|e| {
+                            PublishError::Store(lineage_metadata::store::StoreError::with(
+                                "history", e,
+                            ))
+                        })?;
+                        texts.push(String::from_utf8_lossy(&text).into_owned());
                     }
                     let metadata = texts.first().cloned().unwrap_or_default();
                     ok(
@@ -291,7 +303,9 @@ impl<S: Store> Api<S> {
                 ok(json!({ "cid": l.put_module(&wasm)? }))
             }
             "signing_payload" => {
-                let req: TransactionRequest = p.json(0)?;
+                let mut req: TransactionRequest = p.json(0)?;
+                // The hash the ledger will compute: over the key's canonical spelling.
+                req.public_key = sign::canonical_key(&req.public_key);
                 let intent = sign::Intent::of(&req);
                 ok(json!({
                     "typed_data": sign::typed_data(&intent),

@@ -592,3 +592,41 @@ fn injection_shaped_strings_stay_data() {
         .unwrap();
     assert_eq!(txs.len(), 1);
 }
+
+#[test]
+fn a_malformed_contract_transaction_fails_once_and_never_blocks_the_next() {
+    // Lineage flaw 5: a malformed `contract` tx trapped the validator on every run, pending forever.
+    let l = ledger();
+    let a = key(1);
+    for (i, data) in [
+        "not json",
+        "{}",
+        r#"{"is_registry":"yes","meta_contract_id":"x"}"#,
+        r#"{"is_registry":false,"meta_contract_id":""}"#,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let req = signed(
+            TransactionRequest {
+                method: "contract".into(),
+                meta_contract_id: "x".into(),
+                data: data.to_string(),
+                timestamp: NOW + i as u64,
+                ..Default::default()
+            },
+            &a,
+        );
+        let r = l.publish(&req, NOW).unwrap();
+        assert_eq!(r.status, RECEIPT_FAILED, "{data}: {r:?}");
+        assert_eq!(
+            l.get_receipt(&r.hash).unwrap().unwrap().status,
+            RECEIPT_FAILED
+        );
+    }
+    assert!(l.store().contract("x").unwrap().is_none());
+    assert_eq!(
+        bind(&l, &a, "x", "mc_open", None, NOW + 10).status,
+        RECEIPT_SUCCESS
+    );
+}

@@ -419,3 +419,73 @@ pub fn positional(method: &str, params: Option<Value>) -> Result<Vec<Value>, Api
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lineage_metadata::store::MemStore;
+    use lineage_metadata::LedgerConfig;
+
+    fn api() -> Api<MemStore> {
+        Api::new(Arc::new(Ledger::new(
+            MemStore::default(),
+            LedgerConfig::default(),
+        )))
+    }
+
+    #[test]
+    fn only_listed_methods_exist() {
+        // Lineage flaw 9: its gateway also exposed send_cron_tx, publish_batch, constructor, start.
+        let a = api();
+        for m in [
+            "send_cron_tx",
+            "publish_batch",
+            "constructor",
+            "start",
+            "__proto__",
+            "toString",
+            "init",
+            "",
+        ] {
+            assert!(matches!(a.call(m, &[]), Err(ApiError::NoMethod(_))), "{m}");
+        }
+        for m in METHODS {
+            assert!(
+                !matches!(a.call(m, &[]), Err(ApiError::NoMethod(_))),
+                "{m} is listed but unknown"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_arguments_are_typed_errors() {
+        let a = api();
+        assert!(matches!(
+            a.call("generate_data_key", &[json!(1)]),
+            Err(ApiError::Params { .. })
+        ));
+        assert!(matches!(
+            a.call("publish", &[json!("x")]),
+            Err(ApiError::Params { .. })
+        ));
+        assert!(matches!(
+            a.call("ipfs_get", &[json!("not a cid")]),
+            Err(ApiError::Params { .. })
+        ));
+        assert!(matches!(
+            a.call("put_module", &[json!("***")]),
+            Err(ApiError::Params { .. })
+        ));
+        let e = a
+            .call(
+                "search_metadatas",
+                &[json!([{"column": "nope", "query": "", "op": "="}])],
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_transaction");
+        assert_eq!(
+            a.call("get_transaction", &[json!("missing")]).unwrap()["success"],
+            json!(false)
+        );
+    }
+}

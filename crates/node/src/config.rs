@@ -56,6 +56,10 @@ pub struct Flags {
     /// free port].
     #[arg(long, env = "LINEAGE_NODE_HTTP_PORT")]
     pub http_port: Option<u16>,
+    /// HTTP requests per second accepted from one client IP (bursts up to twice that)
+    /// [default: 200].
+    #[arg(long, env = "LINEAGE_NODE_HTTP_REQUESTS_PER_SEC")]
+    pub http_requests_per_sec: Option<u32>,
     /// Where the metadata store lives [default: <data dir>/metadata].
     #[arg(long, env = "LINEAGE_NODE_METADATA_DIR")]
     pub metadata_dir: Option<PathBuf>,
@@ -82,6 +86,7 @@ struct FileConfig {
     particles_per_sec: Option<u32>,
     max_frame_bytes: Option<usize>,
     http_port: Option<u16>,
+    http_requests_per_sec: Option<u32>,
     metadata_dir: Option<PathBuf>,
     legacy_signatures: Option<bool>,
 }
@@ -102,6 +107,8 @@ pub struct NodeConfig {
     pub max_frame_bytes: usize,
     /// HTTP gateway port (0 = any free port).
     pub http_port: u16,
+    /// Gateway requests per second per client IP.
+    pub http_requests_per_sec: u32,
     /// Directory of the metadata store (`lineage.redb`).
     pub metadata_dir: PathBuf,
     /// Accept legacy (data-only) signatures.
@@ -151,6 +158,10 @@ impl NodeConfig {
             .unwrap_or_else(|| data_dir.join("metadata"));
         Ok(NodeConfig {
             http_port: flags.http_port.or(file.http_port).unwrap_or(3030),
+            http_requests_per_sec: flags
+                .http_requests_per_sec
+                .or(file.http_requests_per_sec)
+                .unwrap_or(200),
             metadata_dir,
             legacy_signatures: flags.legacy_signatures || file.legacy_signatures.unwrap_or(false),
             data_dir,

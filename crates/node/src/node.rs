@@ -178,7 +178,10 @@ pub async fn run(
     let http_task = tokio::spawn(gateway::serve(
         http_listener,
         api,
-        GatewayConfig::default(),
+        GatewayConfig {
+            requests_per_sec: config.http_requests_per_sec,
+            ..GatewayConfig::default()
+        },
         async move {
             let _ = http_stopped.await;
         },

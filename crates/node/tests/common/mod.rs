@@ -150,6 +150,7 @@ pub fn test_config() -> NodeConfig {
     let _ = std::fs::remove_dir_all(&data_dir);
     NodeConfig {
         http_port: 0,
+        http_requests_per_sec: 200,
         metadata_dir: data_dir.join("metadata"),
         legacy_signatures: false,
         data_dir,

@@ -28,7 +28,7 @@ use libp2p_identity::PeerId;
 use serde_json::Value;
 
 use crate::host::{Handled, Outgoing, ParticleKey, Peer, PeerError, Rejected};
-use crate::platform::Handler;
+use crate::platform::{Handler, ParticleIdHook};
 use crate::services::handler;
 use lineage_particle::Particle;
 
@@ -43,6 +43,8 @@ pub struct Call {
     /// Settle with `null` once the particle has left (js-client's `fireAndForget`, for
     /// functions that return nothing).
     pub fire_and_forget: bool,
+    /// Called with the particle id once the particle is made, before it runs.
+    pub on_particle: Option<ParticleIdHook>,
 }
 
 impl Call {
@@ -54,6 +56,7 @@ impl Call {
             callbacks: HashMap::new(),
             ttl_ms,
             fire_and_forget: false,
+            on_particle: None,
         }
     }
 
@@ -212,6 +215,9 @@ impl ClientCore {
         let key: ParticleKey = (particle.id.clone(), particle.signature.clone());
         self.arm(&key, call.args, call.callbacks);
         let id = particle.id.clone();
+        if let Some(hook) = call.on_particle {
+            hook(&id);
+        }
         self.calls.insert(
             id.clone(),
             InFlight {

@@ -14,7 +14,7 @@ mod services;
 
 pub use avm::{run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet};
 pub use host::{Handled, Outgoing, ParticleKey, Peer, PeerError, Rejected};
-pub use platform::{BoxFuture, Handler, MaybeSend};
+pub use platform::{BoxFuture, Handler, MaybeSend, ParticleIdHook};
 pub use services::{handler, Answer, CallContext, Called, ServiceError, Services};
 
 /// Wall-clock milliseconds since the Unix epoch (works in browsers too): the time particles use.

@@ -38,3 +38,12 @@ pub type Handler = Box<dyn FnMut(&str, Vec<Value>, &CallContext) -> Answer + Sen
 /// function name, the arguments and the particle's context. `Send` natively.
 #[cfg(target_arch = "wasm32")]
 pub type Handler = Box<dyn FnMut(&str, Vec<Value>, &CallContext) -> Answer>;
+
+/// Told the particle id of a call as soon as its particle exists (js-client's
+/// `debug.printParticleId`). `Send` natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub type ParticleIdHook = Box<dyn FnOnce(&str) + Send>;
+/// Told the particle id of a call as soon as its particle exists (js-client's
+/// `debug.printParticleId`). `Send` natively.
+#[cfg(target_arch = "wasm32")]
+pub type ParticleIdHook = Box<dyn FnOnce(&str)>;

@@ -30,17 +30,26 @@ use crate::js_error;
 /// What identify announces for browser peers.
 const AGENT: &str = concat!("lineage-edge-js/", env!("CARGO_PKG_VERSION"));
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = log)]
+    fn console_log2(a: &str, b: &str);
+}
+
 /// A light peer connected to a relay.
 #[wasm_bindgen]
 pub struct WasmPeer {
     client: Client,
+    /// `debug.printParticleId`: log each call's particle id to the console, as js-client does.
+    print_particle_id: bool,
 }
 
 #[wasm_bindgen]
 impl WasmPeer {
     /// Dials `relay` (a multiaddr ending in `/p2p/<id>`, `/ws` or `/webrtc-direct/certhash/…`)
     /// with the Ed25519 key whose 32-byte seed is `seed`; resolves once connected.
-    /// `options`: `{dialTimeoutMs?, reconnect?}`; `onState(state)` sees every state change.
+    /// `options`: `{dialTimeoutMs?, reconnect?, printParticleId?}`; `onState(state)` sees every
+    /// state change.
     /// Rejects with `BAD_KEY`, `BAD_RELAY`, `DIAL_FAILED` or `DIAL_TIMEOUT`.
     pub async fn start(
         seed: Uint8Array,
@@ -62,6 +71,9 @@ impl WasmPeer {
         if let Some(b) = get(&options, "reconnect").and_then(|v| v.as_bool()) {
             config.reconnect = b;
         }
+        let print_particle_id = get(&options, "printParticleId")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         let swarm = lineage_net::transport::build_swarm(
             key.clone(),
             AGENT,
@@ -78,7 +90,10 @@ impl WasmPeer {
         let client = Client::connect_with(swarm, key, relay, config, listener)
             .await
             .map_err(|e| client_error(&e))?;
-        Ok(WasmPeer { client })
+        Ok(WasmPeer {
+            client,
+            print_particle_id,
+        })
     }
 
     /// This peer's id (base58, `12D3KooW…`).
@@ -112,7 +127,15 @@ impl WasmPeer {
         fire_and_forget: bool,
     ) -> Promise {
         let client = self.client.clone();
-        let prepared = prepare_call(script, &args, &callbacks, ttl_ms, fire_and_forget);
+        let prepared =
+            prepare_call(script, &args, &callbacks, ttl_ms, fire_and_forget).map(|mut c| {
+                if self.print_particle_id {
+                    c.on_particle = Some(Box::new(|id: &str| {
+                        console_log2("Particle id:", id);
+                    }));
+                }
+                c
+            });
         future_to_promise(async move {
             let call = prepared?;
             match client.run(call).await {

@@ -17,6 +17,8 @@ pub const METHODS: &[&str] = &[
     "get_transaction",
     "get_transaction_receipt",
     "get_transactions",
+    "get_pending_transactions",
+    "get_complete_transactions",
     "get_metadata",
     "get_metadata_with_history",
     "get_metadatas",
@@ -147,6 +149,31 @@ impl<S: Store> Api<S> {
             },
             "get_transactions" => {
                 ok(json!({ "transactions": l.search_transactions(&p.search()?)? }))
+            }
+            // Nothing is ever pending here: publish validates and applies synchronously.
+            "get_pending_transactions" => ok(json!({ "transactions": [] })),
+            "get_complete_transactions" => {
+                let from = p.opt_u64(0)?;
+                let to = match p.opt_u64(1)? {
+                    0 => now_ms(),
+                    t => t,
+                };
+                let s = Search {
+                    query: vec![
+                        lineage_metadata::Query {
+                            column: "timestamp".into(),
+                            query: from.to_string(),
+                            op: ">=".into(),
+                        },
+                        lineage_metadata::Query {
+                            column: "timestamp".into(),
+                            query: to.to_string(),
+                            op: "<=".into(),
+                        },
+                    ],
+                    ..Search::default()
+                };
+                ok(json!({ "transactions": l.search_transactions(&s)? }))
             }
             "get_metadata" => match l.get_metadata(&p.record_key()?)? {
                 Some(m) => ok(json!({ "metadata": m })),
@@ -347,6 +374,16 @@ impl Params<'_> {
         }
     }
 
+    fn opt_u64(&self, i: usize) -> Result<u64, ApiError> {
+        match self.args.get(i) {
+            None | Some(Value::Null) => Ok(0),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .ok_or_else(|| self.bad(format!("argument {i} must be a non-negative integer"))),
+            Some(other) => Err(self.bad(format!("argument {i} must be a number, not {other}"))),
+        }
+    }
+
     fn json<T: serde::de::DeserializeOwned>(&self, i: usize) -> Result<T, ApiError> {
         let v = self
             .args
@@ -487,5 +524,18 @@ mod tests {
             a.call("get_transaction", &[json!("missing")]).unwrap()["success"],
             json!(false)
         );
+        assert_eq!(
+            a.call("get_pending_transactions", &[]).unwrap()["transactions"],
+            json!([])
+        );
+        assert_eq!(
+            a.call("get_complete_transactions", &[json!(0), json!(0)])
+                .unwrap()["transactions"],
+            json!([])
+        );
+        assert!(matches!(
+            a.call("get_complete_transactions", &[json!(-1)]),
+            Err(ApiError::Params { .. })
+        ));
     }
 }

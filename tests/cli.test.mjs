@@ -71,3 +71,38 @@ test("bad input gives a clear error and a non-zero exit", () => {
     assert.match(r.err, re);
   }
 });
+
+test("tx keygen / public-key / sign: a strong-mode Ed25519 transaction (docs/metadata-signing.md)", async () => {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { createPublicKey, verify } = await import("node:crypto");
+  const dir = mkdtempSync(join(tmpdir(), "lineage-cli-"));
+  const gen = lineage("tx", "keygen");
+  assert.equal(gen.code, 0, gen.err);
+  assert.match(gen.out.trim(), /^[0-9a-f]{64}$/);
+  const keyFile = join(dir, "k");
+  writeFileSync(keyFile, gen.out);
+  const pk = lineage("tx", "public-key", "--key", keyFile).out.trim();
+  assert.ok(gen.err.includes(pk), gen.err);
+  const req = { method: "metadata", meta_contract_id: "open", chain_id: "1", token_address: "0xaa", token_id: "7", data: '{"a":1}' };
+  const r = spawnSync(BIN, ["tx", "sign", "--key", keyFile], { input: JSON.stringify(req), encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const signed = JSON.parse(r.stdout);
+  assert.equal(signed.public_key, pk);
+  assert.ok(Math.abs(signed.timestamp - Date.now()) < 60_000, "timestamp filled with the current time");
+  // Verify with node:crypto over the canonical bytes.
+  const lp = (s) => { const b = Buffer.from(s, "utf8"); const l = Buffer.alloc(4); l.writeUInt32BE(b.length); return Buffer.concat([l, b]); };
+  const fields = ["method", "meta_contract_id", "chain_id", "token_address", "token_id", "alias", "version", "mcdata", "data", "prev"];
+  const ts = Buffer.alloc(8);
+  ts.writeBigUInt64BE(BigInt(signed.timestamp));
+  const msg = Buffer.concat([lp("lineage-tx-v1"), ...fields.map((f) => lp(signed[f] ?? "")), ts]);
+  const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+  const unb58 = (s) => { let n = 0n; for (const c of s) n = n * 58n + BigInt(B58.indexOf(c)); let h = n.toString(16); if (h.length % 2) h = "0" + h; let out = Buffer.from(h, "hex"); for (const c of s) { if (c !== "1") break; out = Buffer.concat([Buffer.alloc(1), out]); } return out; };
+  const spki = Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), unb58(pk)]);
+  const key = createPublicKey({ key: spki, format: "der", type: "spki" });
+  assert.ok(verify(null, msg, key, unb58(signed.signature)), "signature verifies");
+  const bad = spawnSync(BIN, ["tx", "sign", "--key", keyFile], { input: "not json", encoding: "utf8" });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /TransactionRequest/);
+  assert.notEqual(lineage("tx", "sign", "--key", join(dir, "missing")).code, 0);
+});

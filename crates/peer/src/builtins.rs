@@ -1,15 +1,36 @@
 //! The builtin services, with the names and result shapes aqua-lib's `builtin.aqua` declares
-//! and nox answers with.
+//! and nox answers with. The pure ones live here; those that read or change the peer's state
+//! (`sig`, `dist`, `srv`) are in `state_builtins`.
 
-use base64::Engine as _;
 use libp2p_identity::PeerId;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::now_ms;
-use crate::services::{CallContext, ServiceError, Services, StoredModule};
+use crate::services::{CallContext, ServiceError, Services};
+use crate::state_builtins as state;
 
-type R = Result<Value, ServiceError>;
+/// Service ids the peer answers itself: no alias may take one of these names.
+pub(crate) const BUILTIN_SERVICES: &[&str] = &[
+    "peer",
+    "op",
+    "math",
+    "cmp",
+    "array",
+    "json",
+    "debug",
+    "sig",
+    "kad",
+    "dist",
+    "srv",
+    "getDataSrv",
+    "callbackSrv",
+    "errorHandlingSrv",
+    "run-console",
+    "tracing",
+];
+
+pub(crate) type R = Result<Value, ServiceError>;
 
 pub(crate) fn call(
     s: &mut Services,
@@ -58,10 +79,10 @@ pub(crate) fn call(
             })),
             _ => Err(no_function()),
         },
-        "sig" => sig(s, function, &a).unwrap_or_else(|| Err(no_function())),
+        "sig" => state::sig(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
         "kad" => kad(s, function, &a).unwrap_or_else(|| Err(no_function())),
-        "dist" => dist(s, function, &a).unwrap_or_else(|| Err(no_function())),
-        "srv" => srv(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
+        "dist" => state::dist(s, function, &a).unwrap_or_else(|| Err(no_function())),
+        "srv" => state::srv(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
         _ => Err(ServiceError::NoService {
             service: service.into(),
             function: function.into(),
@@ -70,13 +91,13 @@ pub(crate) fn call(
 }
 
 /// Positional argument access with typed errors.
-struct Args<'a> {
-    args: &'a [Value],
-    fail: &'a dyn Fn(String) -> ServiceError,
+pub(crate) struct Args<'a> {
+    pub(crate) args: &'a [Value],
+    pub(crate) fail: &'a dyn Fn(String) -> ServiceError,
 }
 
 impl Args<'_> {
-    fn get(&self, i: usize) -> Result<&Value, ServiceError> {
+    pub(crate) fn get(&self, i: usize) -> Result<&Value, ServiceError> {
         self.args.get(i).ok_or_else(|| {
             (self.fail)(format!(
                 "expected at least {} argument(s), got {}",
@@ -85,27 +106,27 @@ impl Args<'_> {
             ))
         })
     }
-    fn str(&self, i: usize) -> Result<&str, ServiceError> {
+    pub(crate) fn str(&self, i: usize) -> Result<&str, ServiceError> {
         let v = self.get(i)?;
         v.as_str()
             .ok_or_else(|| (self.fail)(format!("argument {i} must be a string, got {v}")))
     }
-    fn f64(&self, i: usize) -> Result<f64, ServiceError> {
+    pub(crate) fn f64(&self, i: usize) -> Result<f64, ServiceError> {
         let v = self.get(i)?;
         v.as_f64()
             .ok_or_else(|| (self.fail)(format!("argument {i} must be a number, got {v}")))
     }
-    fn i64(&self, i: usize) -> Result<i64, ServiceError> {
+    pub(crate) fn i64(&self, i: usize) -> Result<i64, ServiceError> {
         let v = self.get(i)?;
         v.as_i64()
             .ok_or_else(|| (self.fail)(format!("argument {i} must be an integer, got {v}")))
     }
-    fn array(&self, i: usize) -> Result<&Vec<Value>, ServiceError> {
+    pub(crate) fn array(&self, i: usize) -> Result<&Vec<Value>, ServiceError> {
         let v = self.get(i)?;
         v.as_array()
             .ok_or_else(|| (self.fail)(format!("argument {i} must be an array, got {v}")))
     }
-    fn bytes(&self, i: usize) -> Result<Vec<u8>, ServiceError> {
+    pub(crate) fn bytes(&self, i: usize) -> Result<Vec<u8>, ServiceError> {
         self.array(i)?
             .iter()
             .map(|b| {
@@ -115,12 +136,12 @@ impl Args<'_> {
             })
             .collect()
     }
-    fn peer(&self, i: usize) -> Result<PeerId, ServiceError> {
+    pub(crate) fn peer(&self, i: usize) -> Result<PeerId, ServiceError> {
         let s = self.str(i)?;
         s.parse()
             .map_err(|e| (self.fail)(format!("invalid peer id '{s}': {e}")))
     }
-    fn fail(&self, m: impl Into<String>) -> ServiceError {
+    pub(crate) fn fail(&self, m: impl Into<String>) -> ServiceError {
         (self.fail)(m.into())
     }
 }
@@ -408,180 +429,4 @@ fn kad(s: &Services, function: &str, a: &Args) -> Option<R> {
         })(),
         _ => return None,
     })
-}
-
-fn sig(s: &Services, function: &str, a: &Args) -> Option<R> {
-    Some(match function {
-        "get_peer_id" => Ok(Value::String(s.peer_id.to_base58())),
-        "sign" => a.bytes(0).map(|data| match s.key.sign(&data) {
-            Ok(sig) => json!({"success": true, "error": [], "signature": [sig]}),
-            Err(e) => json!({"success": false, "error": [e.to_string()], "signature": []}),
-        }),
-        "verify" => (|| {
-            let sig = a.bytes(0)?;
-            let data = a.bytes(1)?;
-            Ok(json!(s.key.public().verify(&data, &sig)))
-        })(),
-        _ => return None,
-    })
-}
-
-fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
-    Some(match function {
-        "add_module" => (|| {
-            let b64 = a.str(0)?;
-            let config = a.get(1)?.clone();
-            let wasm = base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| a.fail(format!("Error while decoding module bytes from base64: {e}")))?;
-            let name = config
-                .get("name")
-                .and_then(Value::as_str)
-                .ok_or_else(|| a.fail("module config has no name"))?
-                .to_string();
-            let hash = cid_of(&wasm);
-            s.modules.insert(hash.clone(), StoredModule { name, wasm, config });
-            Ok(Value::String(hash))
-        })(),
-        "make_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
-        "default_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
-        "make_blueprint" => (|| {
-            let name = a.str(0)?;
-            let deps = a
-                .array(1)?
-                .iter()
-                .map(|d| d.as_str().map(|c| json!({ "/": c })).ok_or_else(|| a.fail("dependencies must be module hashes (strings)")))
-                .collect::<Result<Vec<_>, _>>()?;
-            // DAG-JSON: keys in byte order, compact.
-            Ok(Value::String(json!({"dependencies": deps, "name": name}).to_string()))
-        })(),
-        "add_blueprint" => a.str(0).and_then(|text| {
-            let bp: Value = serde_json::from_str(text).map_err(|e| a.fail(format!("Error deserializing blueprint from IPLD: {e}")))?;
-            let name = bp["name"].as_str().ok_or_else(|| a.fail("Error deserializing blueprint from IPLD: no name"))?.to_string();
-            let deps: Vec<String> = bp["dependencies"]
-                .as_array()
-                .map(|d| d.iter().filter_map(|x| x["/"].as_str().map(str::to_string)).collect())
-                .unwrap_or_default();
-            if deps.is_empty() {
-                return Err(a.fail(format!("Blueprint '{name}' has empty list of dependencies")));
-            }
-            let id = cid_of(text.as_bytes());
-            s.blueprints.insert(id.clone(), json!({"name": name, "id": id, "dependencies": deps}));
-            Ok(Value::String(id))
-        }),
-        "list_modules" => Ok(json!(s
-            .modules
-            .iter()
-            .map(|(h, m)| json!({"name": m.name, "hash": h, "config": m.config}))
-            .collect::<Vec<_>>())),
-        "list_blueprints" => Ok(json!(s.blueprints.values().cloned().collect::<Vec<_>>())),
-        "get_module_interface" => a.str(0).and_then(|h| {
-            let m = s.modules.get(h).ok_or_else(|| a.fail(format!("Module '{h}' not found")))?;
-            let svc = lineage_marine::Service::load([(m.name.as_str(), m.wasm.as_slice())], Default::default())
-                .map_err(|e| a.fail(e.to_string()))?;
-            serde_json::to_value(svc.interface()).map_err(|e| a.fail(e.to_string()))
-        }),
-        _ => return None,
-    })
-}
-
-fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<R> {
-    Some(match function {
-        "create" => a.str(0).and_then(|bp| {
-            s.created += 1;
-            let id = uuid_like(&ctx.particle_id, s.created);
-            s.create_marine(bp, ctx.init_peer_id, id)
-                .map(Value::String)
-                .map_err(|e| a.fail(e))
-        }),
-        "list" => {
-            let mut ids: Vec<&String> = s.marine.keys().collect();
-            ids.sort();
-            Ok(json!(ids
-                .into_iter()
-                .filter_map(|id| s.service_info(id))
-                .collect::<Vec<_>>()))
-        }
-        "remove" => a.str(0).and_then(|id| {
-            let id = s.resolve_alias(id);
-            match s.marine.get(&id) {
-                Some(e) if e.owner != ctx.init_peer_id && ctx.init_peer_id != s.peer_id => {
-                    Err(a.fail(format!("Only the creator of service '{id}' can remove it")))
-                }
-                Some(_) => {
-                    s.marine.remove(&id);
-                    s.aliases.retain(|_, v| *v != id);
-                    Ok(Value::Null)
-                }
-                None => Err(a.fail(format!("Service with id '{id}' not found"))),
-            }
-        }),
-        "add_alias" => (|| {
-            let alias = a.str(0)?.to_string();
-            let id = a.str(1)?.to_string();
-            let entry = s
-                .marine
-                .get_mut(&id)
-                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
-            entry.aliases.push(alias.clone());
-            s.aliases.insert(alias, id);
-            Ok(Value::Null)
-        })(),
-        "resolve_alias" => a.str(0).and_then(|alias| {
-            s.aliases
-                .get(alias)
-                .cloned()
-                .map(Value::String)
-                .ok_or_else(|| a.fail(format!("Alias '{alias}' not found")))
-        }),
-        "resolve_alias_opt" => a.str(0).map(|alias| {
-            json!(s
-                .aliases
-                .get(alias)
-                .map(|id| vec![id.clone()])
-                .unwrap_or_default())
-        }),
-        "get_interface" => a.str(0).and_then(|id| {
-            let id = s.resolve_alias(id);
-            let e = s
-                .marine
-                .get(&id)
-                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
-            serde_json::to_value(e.service.interface()).map_err(|e| a.fail(e.to_string()))
-        }),
-        "info" => a.str(0).and_then(|id| {
-            s.service_info(id)
-                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))
-        }),
-        _ => return None,
-    })
-}
-
-/// CIDv1, raw codec, sha2-256, base32: nox's id for module bytes and blueprints (one chunk).
-fn cid_of(bytes: &[u8]) -> String {
-    const RAW: u64 = 0x55;
-    const SHA2_256: u64 = 0x12;
-    match multihash::Multihash::<64>::wrap(SHA2_256, &Sha256::digest(bytes)) {
-        Ok(mh) => cid::Cid::new_v1(RAW, mh).to_string(),
-        // A 32-byte digest always fits a 64-byte multihash.
-        Err(_) => hex(&Sha256::digest(bytes)),
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// A service id that is unique on this peer: derived from the creating particle and a counter.
-fn uuid_like(particle_id: &str, n: u64) -> String {
-    let h = Sha256::digest(format!("{particle_id}/{n}").as_bytes());
-    let x = hex(&h[..16]);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &x[..8],
-        &x[8..12],
-        &x[12..16],
-        &x[16..20],
-        &x[20..32]
-    )
 }

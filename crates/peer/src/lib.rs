@@ -11,6 +11,7 @@ pub mod client;
 mod host;
 mod platform;
 mod services;
+mod state_builtins;
 
 pub use avm::{run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet};
 pub use host::{Handled, Outgoing, ParticleKey, Peer, PeerError, Rejected};

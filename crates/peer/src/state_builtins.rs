@@ -1,0 +1,516 @@
+//! The builtins that act on the peer's state or key: `sig` (signing with the peer's key, under
+//! nox's guard), `dist` (modules and blueprints) and `srv` (Marine services and aliases, owner
+//! checked).
+
+use base64::Engine as _;
+use libp2p_identity::PeerId;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::builtins::{Args, BUILTIN_SERVICES, R};
+use crate::services::{CallContext, Services, StoredModule};
+
+/// The (service, function) pairs whose results a client peer signs for its own particles
+/// (js-client's default `sig` guard).
+const CLIENT_SIGNABLE: &[(&str, &str)] = &[
+    ("trust-graph", "get_trust_bytes"),
+    ("trust-graph", "get_revocation_bytes"),
+    ("registry", "get_key_bytes"),
+    ("registry", "get_record_bytes"),
+    ("registry", "get_record_metadata_bytes"),
+    ("registry", "get_tombstone_bytes"),
+];
+
+/// Whether `sig.sign` may sign this call's data, and why not. Two rules, as the two
+/// reference peers have them:
+/// - js-client: the particle was started by this peer and the data came from one of
+///   [`CLIENT_SIGNABLE`];
+/// - nox: the data was produced on this peer by `registry.get_record_bytes` or
+///   `registry.get_record_metadata_bytes`, whole (no lens), and that `registry` is a service
+///   this peer itself owns.
+///
+/// Anything else — above all data a client made up, which would let it sign particles or
+/// records in this peer's name — is refused.
+fn may_sign(s: &Services, ctx: &CallContext) -> Result<(), String> {
+    let own = s.peer_id;
+    let Some([t]) = ctx.tetraplets.first().map(Vec::as_slice) else {
+        return Err("data must come from exactly one service call".into());
+    };
+    let pair = (t.service_id.as_str(), t.function_name.as_str());
+    if ctx.init_peer_id == own && CLIENT_SIGNABLE.contains(&pair) {
+        return Ok(());
+    }
+    if t.peer_pk != own.to_base58() {
+        return Err(format!(
+            "data is expected to be produced by service 'registry' on peer '{own}', was from peer '{}'",
+            t.peer_pk
+        ));
+    }
+    if pair != ("registry", "get_record_bytes") && pair != ("registry", "get_record_metadata_bytes")
+    {
+        return Err(format!(
+            "data is expected to result from a call to 'registry.get_record_bytes' or 'registry.get_record_metadata_bytes', was from '{}.{}'",
+            t.service_id, t.function_name
+        ));
+    }
+    if !t.lens.is_empty() {
+        return Err("lens for data tetraplet is expected to be empty".into());
+    }
+    let registry = s.resolve_alias("registry");
+    match s.marine.get(&registry) {
+        Some(e) if e.owner == own => Ok(()),
+        _ => Err("no 'registry' service of this peer's own produced the data".into()),
+    }
+}
+
+pub(crate) fn sig(s: &Services, function: &str, a: &Args, ctx: &CallContext) -> Option<R> {
+    Some(match function {
+        "get_peer_id" => Ok(Value::String(s.peer_id.to_base58())),
+        "sign" => a.bytes(0).and_then(|data| {
+            may_sign(s, ctx).map_err(|e| a.fail(e))?;
+            Ok(match s.key.sign(&data) {
+                Ok(sig) => json!({"success": true, "error": [], "signature": [sig]}),
+                Err(e) => json!({"success": false, "error": [e.to_string()], "signature": []}),
+            })
+        }),
+        "verify" => (|| {
+            let sig = a.bytes(0)?;
+            let data = a.bytes(1)?;
+            Ok(json!(s.key.public().verify(&data, &sig)))
+        })(),
+        _ => return None,
+    })
+}
+
+pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
+    Some(match function {
+        "add_module" => (|| {
+            let b64 = a.str(0)?;
+            let config = a.get(1)?.clone();
+            let wasm = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| a.fail(format!("Error while decoding module bytes from base64: {e}")))?;
+            let name = config
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| a.fail("module config has no name"))?
+                .to_string();
+            let limit = lineage_marine::Limits::default().max_module_bytes;
+            if wasm.len() > limit {
+                return Err(a.fail(format!(
+                    "module '{name}' is {} bytes; the limit is {limit}",
+                    wasm.len()
+                )));
+            }
+            // Only what loads as a Marine module is kept (nox reads its interface, too).
+            lineage_marine::Service::load([(name.as_str(), wasm.as_slice())], Default::default())
+                .map_err(|e| a.fail(format!("module '{name}' is not a loadable Marine module: {e}")))?;
+            let hash = cid_of(&wasm);
+            s.modules.insert(hash.clone(), StoredModule { name, wasm, config });
+            Ok(Value::String(hash))
+        })(),
+        "make_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
+        "default_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
+        "make_blueprint" => (|| {
+            let name = a.str(0)?;
+            let deps = a
+                .array(1)?
+                .iter()
+                .map(|d| d.as_str().map(|c| json!({ "/": c })).ok_or_else(|| a.fail("dependencies must be module hashes (strings)")))
+                .collect::<Result<Vec<_>, _>>()?;
+            // DAG-JSON: keys in byte order, compact.
+            Ok(Value::String(json!({"dependencies": deps, "name": name}).to_string()))
+        })(),
+        "add_blueprint" => a.str(0).and_then(|text| {
+            let bp: Value = serde_json::from_str(text).map_err(|e| a.fail(format!("Error deserializing blueprint from IPLD: {e}")))?;
+            let name = bp["name"].as_str().ok_or_else(|| a.fail("Error deserializing blueprint from IPLD: no name"))?.to_string();
+            let deps: Vec<String> = bp["dependencies"]
+                .as_array()
+                .map(|d| d.iter().filter_map(|x| x["/"].as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            if deps.is_empty() {
+                return Err(a.fail(format!("Blueprint '{name}' has empty list of dependencies")));
+            }
+            let id = cid_of(text.as_bytes());
+            s.blueprints.insert(id.clone(), json!({"name": name, "id": id, "dependencies": deps}));
+            Ok(Value::String(id))
+        }),
+        "list_modules" => Ok(json!(s
+            .modules
+            .iter()
+            .map(|(h, m)| json!({"name": m.name, "hash": h, "config": m.config}))
+            .collect::<Vec<_>>())),
+        "list_blueprints" => Ok(json!(s.blueprints.values().cloned().collect::<Vec<_>>())),
+        "get_module_interface" => a.str(0).and_then(|h| {
+            let m = s.modules.get(h).ok_or_else(|| a.fail(format!("Module '{h}' not found")))?;
+            let svc = lineage_marine::Service::load([(m.name.as_str(), m.wasm.as_slice())], Default::default())
+                .map_err(|e| a.fail(e.to_string()))?;
+            serde_json::to_value(svc.interface()).map_err(|e| a.fail(e.to_string()))
+        }),
+        _ => return None,
+    })
+}
+
+pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<R> {
+    Some(match function {
+        "create" => a.str(0).and_then(|bp| {
+            s.created += 1;
+            let id = uuid_like(&ctx.particle_id, s.created);
+            s.create_marine(bp, ctx.init_peer_id, id)
+                .map(Value::String)
+                .map_err(|e| a.fail(e))
+        }),
+        "list" => {
+            let mut ids: Vec<&String> = s.marine.keys().collect();
+            ids.sort();
+            Ok(json!(ids
+                .into_iter()
+                .filter_map(|id| s.service_info(id))
+                .collect::<Vec<_>>()))
+        }
+        "remove" => a.str(0).and_then(|id| {
+            let id = s.resolve_alias(id);
+            match s.marine.get(&id) {
+                Some(e) if e.owner != ctx.init_peer_id && ctx.init_peer_id != s.peer_id => {
+                    Err(a.fail(format!("Only the creator of service '{id}' can remove it")))
+                }
+                Some(_) => {
+                    s.marine.remove(&id);
+                    s.aliases.retain(|_, v| *v != id);
+                    Ok(Value::Null)
+                }
+                None => Err(a.fail(format!("Service with id '{id}' not found"))),
+            }
+        }),
+        "add_alias" => (|| {
+            let alias = a.str(0)?.to_string();
+            let id = a.str(1)?.to_string();
+            let own = s.peer_id;
+            if BUILTIN_SERVICES.contains(&alias.as_str())
+                || alias == own.to_base58()
+                || s.has_handler(&alias)
+            {
+                return Err(a.fail(format!("alias '{alias}' is the name of a builtin service")));
+            }
+            if s.marine.contains_key(&alias) {
+                return Err(a.fail(format!("alias '{alias}' is the id of a service")));
+            }
+            let owner = s
+                .marine
+                .get(&id)
+                .map(|e| e.owner)
+                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
+            let allowed = |o: PeerId| ctx.init_peer_id == o || ctx.init_peer_id == own;
+            if !allowed(owner) {
+                return Err(a.fail(format!(
+                    "Only the creator of service '{id}' can add an alias to it"
+                )));
+            }
+            if let Some(previous) = s.aliases.get(&alias).cloned() {
+                if let Some(prev) = s.marine.get(&previous) {
+                    if !allowed(prev.owner) {
+                        return Err(a.fail(format!(
+                            "alias '{alias}' points at a service of another peer"
+                        )));
+                    }
+                }
+                if let Some(prev) = s.marine.get_mut(&previous) {
+                    prev.aliases.retain(|x| *x != alias);
+                }
+            }
+            if let Some(entry) = s.marine.get_mut(&id) {
+                if !entry.aliases.contains(&alias) {
+                    entry.aliases.push(alias.clone());
+                }
+            }
+            s.aliases.insert(alias, id);
+            Ok(Value::Null)
+        })(),
+        "resolve_alias" => a.str(0).and_then(|alias| {
+            s.aliases
+                .get(alias)
+                .cloned()
+                .map(Value::String)
+                .ok_or_else(|| a.fail(format!("Alias '{alias}' not found")))
+        }),
+        "resolve_alias_opt" => a.str(0).map(|alias| {
+            json!(s
+                .aliases
+                .get(alias)
+                .map(|id| vec![id.clone()])
+                .unwrap_or_default())
+        }),
+        "get_interface" => a.str(0).and_then(|id| {
+            let id = s.resolve_alias(id);
+            let e = s
+                .marine
+                .get(&id)
+                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
+            serde_json::to_value(e.service.interface()).map_err(|e| a.fail(e.to_string()))
+        }),
+        "info" => a.str(0).and_then(|id| {
+            s.service_info(id)
+                .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))
+        }),
+        _ => return None,
+    })
+}
+
+/// CIDv1, raw codec, sha2-256, base32: nox's id for module bytes and blueprints (one chunk).
+fn cid_of(bytes: &[u8]) -> String {
+    const RAW: u64 = 0x55;
+    const SHA2_256: u64 = 0x12;
+    match multihash::Multihash::<64>::wrap(SHA2_256, &Sha256::digest(bytes)) {
+        Ok(mh) => cid::Cid::new_v1(RAW, mh).to_string(),
+        // A 32-byte digest always fits a 64-byte multihash.
+        Err(_) => hex::encode(Sha256::digest(bytes)),
+    }
+}
+
+/// A service id that is unique on this peer: derived from the creating particle and a counter,
+/// formatted as a UUID.
+fn uuid_like(particle_id: &str, n: u64) -> String {
+    let h = Sha256::digest(format!("{particle_id}/{n}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::avm::Tetraplet;
+    use crate::builtins;
+    use crate::services::ServiceError;
+    use libp2p_identity::Keypair;
+
+    const GREETING: &[u8] = include_bytes!("../../../tests/fixtures/greeting.wasm");
+
+    fn ctx(init: PeerId, host: PeerId, tetraplets: Vec<Vec<Tetraplet>>) -> CallContext {
+        CallContext {
+            particle_id: format!("p-{}", rand_id()),
+            init_peer_id: init,
+            timestamp: 0,
+            ttl: 10_000,
+            signature: vec![],
+            host_id: host,
+            tetraplets,
+        }
+    }
+
+    fn rand_id() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        N.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn call(
+        s: &mut Services,
+        c: &CallContext,
+        service: &str,
+        f: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, ServiceError> {
+        builtins::call(s, service, f, args, c)
+    }
+
+    /// Deploys greeting.wasm as `owner`; returns the service id.
+    fn deploy(s: &mut Services, owner: PeerId) -> String {
+        let host = s.peer_id;
+        let c = ctx(owner, host, vec![]);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(GREETING);
+        let hash = call(
+            s,
+            &c,
+            "dist",
+            "add_module",
+            vec![json!(b64), json!({"name": "greeting"})],
+        )
+        .unwrap();
+        let bp = call(
+            s,
+            &c,
+            "dist",
+            "make_blueprint",
+            vec![json!("greeting"), json!([hash])],
+        )
+        .unwrap();
+        let bp_id = call(s, &c, "dist", "add_blueprint", vec![bp]).unwrap();
+        call(s, &c, "srv", "create", vec![bp_id])
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn services() -> (Services, PeerId, PeerId) {
+        let s = Services::new(Keypair::generate_ed25519(), json!({}));
+        let a = Keypair::generate_ed25519().public().to_peer_id();
+        let b = Keypair::generate_ed25519().public().to_peer_id();
+        (s, a, b)
+    }
+
+    #[test]
+    fn aliases_are_owner_only_and_never_shadow_builtins() {
+        let (mut s, a, b) = services();
+        let host = s.peer_id;
+        let svc_a = deploy(&mut s, a);
+        let svc_b = deploy(&mut s, b);
+        let as_a = ctx(a, host, vec![]);
+        let as_b = ctx(b, host, vec![]);
+        // Another client may not alias A's service…
+        let e = call(
+            &mut s,
+            &as_b,
+            "srv",
+            "add_alias",
+            vec![json!("greet"), json!(svc_a)],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("Only the creator"), "{e}");
+        // …A may.
+        call(
+            &mut s,
+            &as_a,
+            "srv",
+            "add_alias",
+            vec![json!("greet"), json!(svc_a)],
+        )
+        .unwrap();
+        // B may not repoint A's alias to its own service.
+        let e = call(
+            &mut s,
+            &as_b,
+            "srv",
+            "add_alias",
+            vec![json!("greet"), json!(svc_b)],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("another peer"), "{e}");
+        assert_eq!(
+            call(&mut s, &as_b, "srv", "resolve_alias", vec![json!("greet")]).unwrap(),
+            json!(svc_a)
+        );
+        // Nobody — not even the owner — may take a builtin's name or a service id.
+        for name in [
+            "op",
+            "peer",
+            "srv",
+            "sig",
+            "getDataSrv",
+            "callbackSrv",
+            host.to_base58().as_str(),
+            svc_b.as_str(),
+        ] {
+            let e = call(
+                &mut s,
+                &as_a,
+                "srv",
+                "add_alias",
+                vec![json!(name), json!(svc_a)],
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("builtin") || e.to_string().contains("id of a service"),
+                "{name}: {e}"
+            );
+        }
+        // op.identity still answers for everyone.
+        assert_eq!(
+            call(&mut s, &as_b, "op", "identity", vec![json!("x")]).unwrap(),
+            json!("x")
+        );
+        // B may not remove A's service.
+        let e = call(&mut s, &as_b, "srv", "remove", vec![json!(svc_a)]).unwrap_err();
+        assert!(e.to_string().contains("Only the creator"), "{e}");
+    }
+
+    #[test]
+    fn sig_sign_refuses_data_a_client_made_up() {
+        let (mut s, a, _) = services();
+        let host = s.peer_id;
+        let data = json!([1, 2, 3]);
+        let from = |peer: &str, service: &str, f: &str| {
+            vec![vec![Tetraplet {
+                peer_pk: peer.to_string(),
+                service_id: service.into(),
+                function_name: f.into(),
+                lens: String::new(),
+            }]]
+        };
+        // A client's literal, its own service's output, a "registry" it deployed: all refused.
+        for t in [
+            vec![vec![]],
+            from(&a.to_base58(), "registry", "get_record_bytes"),
+            from(&host.to_base58(), "op", "identity"),
+            from(&host.to_base58(), "registry", "get_record_bytes"),
+        ] {
+            let c = ctx(a, host, t);
+            let e = call(&mut s, &c, "sig", "sign", vec![data.clone()]).unwrap_err();
+            assert!(!e.to_string().is_empty());
+        }
+        let svc = deploy(&mut s, a);
+        let as_a = ctx(a, host, vec![]);
+        call(
+            &mut s,
+            &as_a,
+            "srv",
+            "add_alias",
+            vec![json!("registry"), json!(svc)],
+        )
+        .unwrap();
+        let c = ctx(
+            a,
+            host,
+            from(&host.to_base58(), "registry", "get_record_bytes"),
+        );
+        assert!(
+            call(&mut s, &c, "sig", "sign", vec![data.clone()]).is_err(),
+            "a client-owned 'registry' must not count"
+        );
+        // The peer's own particles may sign registry data from anywhere (js-client's rule).
+        let own = ctx(
+            host,
+            host,
+            from(&a.to_base58(), "registry", "get_record_bytes"),
+        );
+        let r = call(&mut s, &own, "sig", "sign", vec![data]).unwrap();
+        assert_eq!(r["success"], json!(true));
+    }
+
+    #[test]
+    fn add_module_accepts_only_loadable_marine_modules() {
+        let (mut s, a, _) = services();
+        let c = ctx(a, s.peer_id, vec![]);
+        for bytes in [b"random bytes".to_vec(), b"\0asm\x01\0\0\0".to_vec()] {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let e = call(
+                &mut s,
+                &c,
+                "dist",
+                "add_module",
+                vec![json!(b64), json!({"name": "m"})],
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("not a loadable Marine module"),
+                "{e}"
+            );
+        }
+        let big = vec![0u8; lineage_marine::Limits::default().max_module_bytes + 1];
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&big);
+        let e = call(
+            &mut s,
+            &c,
+            "dist",
+            "add_module",
+            vec![json!(b64), json!({"name": "m"})],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("the limit is"), "{e}");
+        assert_eq!(
+            call(&mut s, &c, "dist", "list_modules", vec![]).unwrap(),
+            json!([])
+        );
+    }
+}

@@ -105,6 +105,35 @@ async fn an_expired_particle_is_dropped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn particles_dated_a_year_ahead_or_with_a_huge_ttl_are_rejected() {
+    // Issue 8 row 9: such particles were accepted and their data kept until they "expired".
+    within_timeout(async {
+        let node = TestNode::start(test_config()).await;
+        let script = format!(r#"(call "{}" ("op" "noop") [])"#, node.peer_id.to_base58());
+        let key = Keypair::generate_ed25519();
+        let year = 365 * 24 * 3_600_000;
+        let ahead =
+            Particle::new_signed(&key, script.clone(), now_ms() + year, 30_000, None).unwrap();
+        let ahead_id = ahead.id.clone();
+        send_raw_particle(&node, key.clone(), ahead).await;
+        let line = wait_log(&["particle", &ahead_id], PROMPTLY).await;
+        assert!(line.contains("ahead of this peer's clock"), "{line}");
+        let long = Particle::new_signed(&key, script, now_ms(), u32::MAX, None).unwrap();
+        let long_id = long.id.clone();
+        send_raw_particle(&node, key, long).await;
+        let line = wait_log(&["particle", &long_id], PROMPTLY).await;
+        assert!(line.contains("asks for a ttl of"), "{line}");
+        assert_eq!(
+            log_lines(&["particle handled", &ahead_id]),
+            Vec::<String>::new()
+        );
+        assert_node_serves(&node).await;
+        node.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn air_that_does_not_parse_is_rejected() {
     within_timeout(async {
         let node = TestNode::start(test_config()).await;

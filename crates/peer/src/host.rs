@@ -40,6 +40,38 @@ pub enum Rejected {
     },
     #[error("particle {id} needed more than {limit} AquaVM rounds on this peer")]
     TooManyRounds { id: String, limit: usize },
+    #[error(
+        "particle {id} is dated {ahead_ms} ms ahead of this peer's clock (accepted: {skew_ms} ms)"
+    )]
+    FromTheFuture {
+        id: String,
+        ahead_ms: u64,
+        skew_ms: u64,
+    },
+    #[error(
+        "particle {id} asks for a ttl of {ttl} ms; this peer keeps particles at most {max_ms} ms"
+    )]
+    TtlTooLong { id: String, ttl: u32, max_ms: u32 },
+}
+
+/// How long a peer keeps particles, in time: what bounds the state a particle can make it
+/// hold (prev data, timers) by its sender's choice of timestamp and TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParticleLimits {
+    /// How far a particle's timestamp may be ahead of this peer's clock.
+    pub max_clock_skew_ms: u64,
+    /// The longest TTL accepted.
+    pub max_ttl_ms: u32,
+}
+
+impl Default for ParticleLimits {
+    /// 5 minutes of clock skew (browsers' clocks drift), 10 minutes of TTL.
+    fn default() -> Self {
+        ParticleLimits {
+            max_clock_skew_ms: 5 * 60 * 1000,
+            max_ttl_ms: 10 * 60 * 1000,
+        }
+    }
 }
 
 /// A peer could not be set up, or could not make a particle.
@@ -110,6 +142,8 @@ pub struct Peer {
     timers: Vec<Timer>,
     pending: Vec<PendingAnswer>,
     pub services: Services,
+    /// Time bounds on accepted particles.
+    pub limits: ParticleLimits,
 }
 
 impl Peer {
@@ -141,6 +175,7 @@ impl Peer {
             timers: Vec::new(),
             pending: Vec::new(),
             services,
+            limits: ParticleLimits::default(),
         })
     }
 
@@ -170,6 +205,21 @@ impl Peer {
                 timestamp: particle.timestamp,
                 ttl: particle.ttl,
                 now: now_ms,
+            });
+        }
+        let ahead = particle.timestamp.saturating_sub(now_ms);
+        if ahead > self.limits.max_clock_skew_ms {
+            return Err(Rejected::FromTheFuture {
+                id: particle.id.clone(),
+                ahead_ms: ahead,
+                skew_ms: self.limits.max_clock_skew_ms,
+            });
+        }
+        if particle.ttl > self.limits.max_ttl_ms {
+            return Err(Rejected::TtlTooLong {
+                id: particle.id.clone(),
+                ttl: particle.ttl,
+                max_ms: self.limits.max_ttl_ms,
             });
         }
         particle.verify().map_err(|e| Rejected::BadSignature {
@@ -519,6 +569,31 @@ mod tests {
             peer.resume(&key, vec![], NOW + 10_001),
             Err(Rejected::Expired { .. })
         ));
+    }
+
+    #[test]
+    fn particles_dated_ahead_or_with_a_huge_ttl_are_refused_and_keep_nothing() {
+        let (mut peer, _) = peer_with_recorder();
+        let script = r#"(call %init_peer_id% ("op" "noop") [])"#;
+        let year = 365 * 24 * 3600 * 1000;
+        let ahead = peer
+            .new_particle(script, NOW + year, 10_000)
+            .expect("signs");
+        assert!(matches!(
+            peer.handle(ahead, NOW),
+            Err(Rejected::FromTheFuture { .. })
+        ));
+        let long = peer.new_particle(script, NOW, u32::MAX).expect("signs");
+        assert!(matches!(
+            peer.handle(long, NOW),
+            Err(Rejected::TtlTooLong { .. })
+        ));
+        assert_eq!(peer.particles_in_flight(), 0);
+        // Within the bounds: accepted (a little clock skew is normal).
+        let fine = peer
+            .new_particle(script, NOW + 60_000, 600_000)
+            .expect("signs");
+        assert!(peer.handle(fine, NOW).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod services;
 mod state_builtins;
 
 pub use avm::{run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet};
-pub use host::{Handled, Outgoing, ParticleKey, Peer, PeerError, Rejected};
+pub use host::{Handled, Outgoing, ParticleKey, ParticleLimits, Peer, PeerError, Rejected};
 pub use platform::{BoxFuture, Handler, MaybeSend, ParticleIdHook};
 pub use services::{handler, Answer, CallContext, Called, ServiceError, Services};
 

@@ -17,6 +17,10 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (stderr is a pipe whose reader died) is dropped.
+        // With the default, tracing-subscriber reports it with `eprintln!`, which panics on the
+        // same dead stderr and took the whole node down (exit 101) — issue 8 row 18.
+        .log_internal_errors(false)
         .init();
     let config = match NodeConfig::load(&flags) {
         Ok(c) => c,

@@ -93,46 +93,60 @@ impl RedbStore {
         Ok(RedbStore { db })
     }
 
+    /// `table` in a fresh read transaction (a consistent snapshot).
+    fn read<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &self,
+        table: TableDefinition<K, V>,
+        what: &str,
+    ) -> Result<redb::ReadOnlyTable<K, V>, StoreError> {
+        let r = self
+            .db
+            .begin_read()
+            .map_err(|e| StoreError::with(what, e))?;
+        r.open_table(table).map_err(|e| StoreError::with(what, e))
+    }
+
     fn get_json<T: DeserializeOwned>(
         &self,
         table: TableDefinition<&str, &[u8]>,
         key: &str,
         what: &str,
     ) -> Result<Option<T>, StoreError> {
-        let r = self
-            .db
-            .begin_read()
-            .map_err(|e| StoreError::with(what, e))?;
-        let t = r.open_table(table).map_err(|e| StoreError::with(what, e))?;
+        let t = self.read(table, what)?;
         match t.get(key).map_err(|e| StoreError::with(what, e))? {
             Some(v) => Ok(Some(row(v.value(), what)?)),
             None => Ok(None),
         }
     }
+
+    /// Decodes every row of `table` in key order until `visit` returns false.
+    fn scan_json<K: redb::Key + 'static, T: DeserializeOwned>(
+        &self,
+        table: TableDefinition<K, &[u8]>,
+        what: &str,
+        mut visit: impl FnMut(T) -> bool,
+    ) -> Result<(), StoreError> {
+        let t = self.read(table, what)?;
+        for item in t.iter().map_err(|e| StoreError::with(what, e))? {
+            let (_, v) = item.map_err(|e| StoreError::with(what, e))?;
+            if !visit(row(v.value(), what)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Store for RedbStore {
     fn block(&self, cid: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let r = self
-            .db
-            .begin_read()
-            .map_err(|e| StoreError::with("block", e))?;
-        let t = r
-            .open_table(BLOCKS)
-            .map_err(|e| StoreError::with("block", e))?;
+        let t = self.read(BLOCKS, "block")?;
         Ok(t.get(cid)
             .map_err(|e| StoreError::with("block", e))?
             .map(|v| v.value().to_vec()))
     }
 
     fn record(&self, key: &RecordKey) -> Result<Option<Metadata>, StoreError> {
-        let r = self
-            .db
-            .begin_read()
-            .map_err(|e| StoreError::with("record", e))?;
-        let t = r
-            .open_table(RECORDS)
-            .map_err(|e| StoreError::with("record", e))?;
+        let t = self.read(RECORDS, "record")?;
         match t
             .get(key.encode().as_slice())
             .map_err(|e| StoreError::with("record", e))?
@@ -144,13 +158,7 @@ impl Store for RedbStore {
 
     fn records_of(&self, data_key: &str) -> Result<Vec<Metadata>, StoreError> {
         let prefix = RecordKey::data_key_prefix(data_key);
-        let r = self
-            .db
-            .begin_read()
-            .map_err(|e| StoreError::with("records", e))?;
-        let t = r
-            .open_table(RECORDS)
-            .map_err(|e| StoreError::with("records", e))?;
+        let t = self.read(RECORDS, "records")?;
         let mut out = Vec::new();
         for item in t
             .range(prefix.as_slice()..)
@@ -166,20 +174,7 @@ impl Store for RedbStore {
     }
 
     fn scan_records(&self, visit: &mut dyn FnMut(&Metadata) -> bool) -> Result<(), StoreError> {
-        let r = self
-            .db
-            .begin_read()
-            .map_err(|e| StoreError::with("records", e))?;
-        let t = r
-            .open_table(RECORDS)
-            .map_err(|e| StoreError::with("records", e))?;
-        for item in t.iter().map_err(|e| StoreError::with("records", e))? {
-            let (_, v) = item.map_err(|e| StoreError::with("records", e))?;
-            if !visit(&row(v.value(), "record")?) {
-                break;
-            }
-        }
-        Ok(())
+        self.scan_json(RECORDS, "record", |m: Metadata| visit(&m))
     }
 
     fn transaction(&self, hash: &str) -> Result<Option<Transaction>, StoreError> {
@@ -190,20 +185,7 @@ impl Store for RedbStore {
         &self,
         visit: &mut dyn FnMut(&Transaction) -> bool,
     ) -> Result<(), StoreError> {
-        let r = self
-            .db
-            .begin_read()
-            .map_err(|e| StoreError::with("transactions", e))?;
-        let t = r
-            .open_table(TRANSACTIONS)
-            .map_err(|e| StoreError::with("transactions", e))?;
-        for item in t.iter().map_err(|e| StoreError::with("transactions", e))? {
-            let (_, v) = item.map_err(|e| StoreError::with("transactions", e))?;
-            if !visit(&row(v.value(), "transaction")?) {
-                break;
-            }
-        }
-        Ok(())
+        self.scan_json(TRANSACTIONS, "transaction", |t: Transaction| visit(&t))
     }
 
     fn receipt(&self, hash: &str) -> Result<Option<TransactionReceipt>, StoreError> {
@@ -215,20 +197,11 @@ impl Store for RedbStore {
     }
 
     fn contract_of_collection(&self, token_key: &str) -> Result<Option<MetaContract>, StoreError> {
-        let id = {
-            let r = self
-                .db
-                .begin_read()
-                .map_err(|e| StoreError::with("collection", e))?;
-            let t = r
-                .open_table(COLLECTIONS)
-                .map_err(|e| StoreError::with("collection", e))?;
-            let v = t
-                .get(token_key)
-                .map_err(|e| StoreError::with("collection", e))?
-                .map(|v| v.value().to_string());
-            v
-        };
+        let id = self
+            .read(COLLECTIONS, "collection")?
+            .get(token_key)
+            .map_err(|e| StoreError::with("collection", e))?
+            .map(|v| v.value().to_string());
         match id {
             Some(id) => self.contract(&id),
             None => Ok(None),
@@ -240,21 +213,13 @@ impl Store for RedbStore {
     }
 
     fn registry_of_contract(&self, id: &str) -> Result<Vec<Registry>, StoreError> {
-        let r = self
-            .db
-            .begin_read()
-            .map_err(|e| StoreError::with("registry", e))?;
-        let t = r
-            .open_table(REGISTRY)
-            .map_err(|e| StoreError::with("registry", e))?;
         let mut out = Vec::new();
-        for item in t.iter().map_err(|e| StoreError::with("registry", e))? {
-            let (_, v) = item.map_err(|e| StoreError::with("registry", e))?;
-            let reg: Registry = row(v.value(), "registry")?;
-            if reg.meta_contract_id == id {
-                out.push(reg);
+        self.scan_json(REGISTRY, "registry", |r: Registry| {
+            if r.meta_contract_id == id {
+                out.push(r);
             }
-        }
+            true
+        })?;
         Ok(out)
     }
 

@@ -371,6 +371,8 @@ fn run_search<T: Clone>(
 pub struct Version {
     pub cid: String,
     pub block: Block,
+    /// The block as stored (dag-cbor), checked against `cid`.
+    pub bytes: Vec<u8>,
 }
 
 /// The ledger: a store plus the rules.
@@ -391,12 +393,6 @@ fn same_key(a: &str, b: &str) -> bool {
         (KeyKind::Evm, KeyKind::Evm) => a.eq_ignore_ascii_case(b),
         _ => a == b,
     }
-}
-
-/// EVM addresses are stored lower-case, so one wallet owns one set of records however its
-/// address is written.
-fn normalize_key(k: &str) -> String {
-    sign::canonical_key(k)
 }
 
 fn loose_of(mcdata: &str) -> i64 {
@@ -506,7 +502,7 @@ impl<S: Store> Ledger<S> {
         }
         // One key, one spelling: the hash (and everything stored) uses the lower-cased address,
         // so re-sending a signature with the address in another case is still a duplicate.
-        req.public_key = normalize_key(&req.public_key);
+        req.public_key = sign::canonical_key(&req.public_key);
         let hash = sign::transaction_hash(&req);
         let signer = req.public_key.clone();
         let data_key =
@@ -674,7 +670,7 @@ impl<S: Store> Ledger<S> {
         let mut cids = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for fm in &result.metadatas {
-            let owner = normalize_key(&fm.public_key);
+            let owner = sign::canonical_key(&fm.public_key);
             if !(same_key(&owner, &tx.public_key)
                 || owner == contract.meta_contract_id
                 || owner == tx.meta_contract_id)
@@ -935,7 +931,7 @@ impl<S: Store> Ledger<S> {
             let block =
                 Block::decode_checked(&c, &bytes).map_err(|e| StoreError::with("history", e))?;
             next = block.previous.map(|p| p.to_string());
-            out.push(Version { cid, block });
+            out.push(Version { cid, block, bytes });
         }
         Ok(out)
     }
@@ -989,7 +985,7 @@ impl<S: Store> Ledger<S> {
 
 fn normalized(k: &RecordKey) -> RecordKey {
     RecordKey {
-        public_key: normalize_key(&k.public_key),
+        public_key: sign::canonical_key(&k.public_key),
         ..k.clone()
     }
 }

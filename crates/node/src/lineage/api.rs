@@ -194,12 +194,7 @@ impl<S: Store> Api<S> {
                                 "history", e,
                             ))
                         })?;
-                        let bytes = l
-                            .store()
-                            .block(&v.cid)
-                            .map_err(PublishError::from)?
-                            .unwrap_or_default();
-                        let text = block::to_dag_json(&c, &bytes).map_err(|e| {
+                        let text = block::to_dag_json(&c, &v.bytes).map_err(|e| {
                             PublishError::Store(lineage_metadata::store::StoreError::with(
                                 "history", e,
                             ))

@@ -259,6 +259,12 @@ fn wanted(
     Ok(Format::Raw)
 }
 
+/// The identity CID of empty bytes (`bafkqaaa`): content by definition, never stored.
+fn is_identity_empty(cid: &cid::Cid) -> bool {
+    cid.hash().code() == 0x00 && cid.hash().digest().is_empty()
+}
+
+/// A CARv1 with `root` and the blocks its history links to (`previous`), newest first.
 fn car_of<S: Store>(s: &Shared<S>, root: &cid::Cid) -> Result<Vec<u8>, (StatusCode, String)> {
     let header_bytes = serde_ipld_dagcbor::to_vec(&json_car_header(root)).map_err(|e| {
         (
@@ -269,6 +275,9 @@ fn car_of<S: Store>(s: &Shared<S>, root: &cid::Cid) -> Result<Vec<u8>, (StatusCo
     let mut out = Vec::new();
     push_varint(&mut out, header_bytes.len() as u64);
     out.extend_from_slice(&header_bytes);
+    if is_identity_empty(root) {
+        return Ok(out);
+    }
     let mut next = Some(*root);
     let mut n = 0usize;
     while let Some(c) = next.take() {
@@ -359,9 +368,9 @@ async fn ipfs<S: Store + 'static>(
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     // The identity CID of empty bytes (`bafkqaaa`) is content by definition.
-    let identity_empty = cid.hash().code() == 0x00 && cid.hash().digest().is_empty();
+    let identity_empty = is_identity_empty(&cid);
     let body: Vec<u8> = match format {
-        Format::Car if !identity_empty => match car_of(&s, &cid) {
+        Format::Car => match car_of(&s, &cid) {
             Ok(b) => b,
             Err((code, msg)) => return (code, msg).into_response(),
         },
@@ -396,21 +405,6 @@ async fn ipfs<S: Store + 'static>(
                         format!("{key} is not dag-cbor: ask for format=raw\n"),
                     )
                         .into_response()
-                }
-                Format::Car => {
-                    // A CAR of the empty identity block.
-                    let mut out = Vec::new();
-                    match serde_ipld_dagcbor::to_vec(&json_car_header(&cid)) {
-                        Ok(h) => {
-                            push_varint(&mut out, h.len() as u64);
-                            out.extend_from_slice(&h);
-                        }
-                        Err(e) => {
-                            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n"))
-                                .into_response()
-                        }
-                    }
-                    out
                 }
                 _ => bytes,
             }

@@ -90,15 +90,10 @@ test("tx keygen / public-key / sign: a strong-mode Ed25519 transaction (docs/met
   const signed = JSON.parse(r.stdout);
   assert.equal(signed.public_key, pk);
   assert.ok(Math.abs(signed.timestamp - Date.now()) < 60_000, "timestamp filled with the current time");
-  // Verify with node:crypto over the canonical bytes.
-  const lp = (s) => { const b = Buffer.from(s, "utf8"); const l = Buffer.alloc(4); l.writeUInt32BE(b.length); return Buffer.concat([l, b]); };
-  const fields = ["method", "meta_contract_id", "chain_id", "token_address", "token_id", "alias", "version", "mcdata", "data", "prev"];
-  const ts = Buffer.alloc(8);
-  ts.writeBigUInt64BE(BigInt(signed.timestamp));
-  const msg = Buffer.concat([lp("lineage-tx-v1"), ...fields.map((f) => lp(signed[f] ?? "")), ts]);
-  const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-  const unb58 = (s) => { let n = 0n; for (const c of s) n = n * 58n + BigInt(B58.indexOf(c)); let h = n.toString(16); if (h.length % 2) h = "0" + h; let out = Buffer.from(h, "hex"); for (const c of s) { if (c !== "1") break; out = Buffer.concat([Buffer.alloc(1), out]); } return out; };
-  const spki = Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), unb58(pk)]);
+  // Verify with node:crypto over the canonical bytes (computed independently in support.mjs).
+  const { canonicalBytes, request, unb58 } = await import("./metadata/support.mjs");
+  const msg = canonicalBytes(request(signed));
+  const spki = Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.from(unb58(pk))]);
   const key = createPublicKey({ key: spki, format: "der", type: "spki" });
   assert.ok(verify(null, msg, key, unb58(signed.signature)), "signature verifies");
   const bad = spawnSync(BIN, ["tx", "sign", "--key", keyFile], { input: "not json", encoding: "utf8" });

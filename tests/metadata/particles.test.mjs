@@ -1,10 +1,9 @@
 // Lineage's Aqua service `transaction` on lineage-node, through particles: Aqua compiled by the
 // real compiler (@fluencelabs/aqua-api) for js-client, run by real js-client 0.9 and, with only its
-// import rewritten, by our package. Ed25519 transactions are signed here with node:crypto over the
-// canonical bytes of docs/metadata-signing.md.
+// import rewritten, by our package. Ed25519 transactions are signed with node:crypto over the
+// canonical bytes of docs/metadata-signing.md (support.mjs).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, createPrivateKey, sign as edSign } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +20,7 @@ import {
   startNode,
   teardown,
 } from "../interop/harness.mjs";
+import { ed25519Signer, transactionHash as txHash } from "./support.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..", "..");
@@ -32,54 +32,6 @@ after(async () => {
   await teardown();
   exitIfStuck();
 });
-
-// --- signing (docs/metadata-signing.md) -------------------------------------------------------
-const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-function base58(bytes) {
-  let n = 0n;
-  for (const b of bytes) n = n * 256n + BigInt(b);
-  let s = "";
-  while (n > 0n) {
-    s = B58[Number(n % 58n)] + s;
-    n /= 58n;
-  }
-  for (const b of bytes) {
-    if (b !== 0) break;
-    s = "1" + s;
-  }
-  return s;
-}
-const FIELDS = ["method", "meta_contract_id", "chain_id", "token_address", "token_id", "alias", "version", "mcdata", "data", "prev"];
-function lp(s) {
-  const b = Buffer.from(s, "utf8");
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length);
-  return Buffer.concat([len, b]);
-}
-function canonical(req) {
-  const ts = Buffer.alloc(8);
-  ts.writeBigUInt64BE(BigInt(req.timestamp));
-  return Buffer.concat([lp("lineage-tx-v1"), ...FIELDS.map((f) => lp(req[f])), ts]);
-}
-function edKey(seed) {
-  // PKCS#8 prefix of an Ed25519 private key + the 32-byte seed.
-  const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), seed]);
-  const key = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
-  const pub = Buffer.from(key.export({ format: "jwk" }).x, "base64url");
-  return { key, publicKey: base58(pub) };
-}
-function signed(k, fields) {
-  const req = {
-    meta_contract_id: "", alias: "", public_key: k.publicKey, signature: "", data: "", method: "metadata",
-    chain_id: "", token_address: "", token_id: "", version: "", mcdata: "", timestamp: Date.now(), prev: "",
-    ...fields,
-  };
-  req.signature = base58(edSign(null, canonical(req), k.key));
-  return req;
-}
-function txHash(req) {
-  return base58(createHash("sha256").update(Buffer.concat([canonical(req), lp(req.public_key)])).digest());
-}
 
 const CHAIN = "80001";
 const ADDR = "0x0692f233614802D06e86CBDE6b5D090A9F5d3c10";
@@ -109,7 +61,7 @@ for (const name of ["jsclient", "ours"]) {
     let node;
     let client;
     let gen;
-    const owner = edKey(Buffer.alloc(32, name === "ours" ? 7 : 8));
+    const owner = ed25519Signer(Buffer.alloc(32, name === "ours" ? 7 : 8));
     before(async () => {
       const kit = await loadClient(name);
       gen = await importGenerated(await compileLineage(), kit);
@@ -128,7 +80,7 @@ for (const name of ["jsclient", "ours"]) {
     test("put_module, bind a meta contract, publish, read back", T, async () => {
       const cid = await gen.putModule(client, await fixtureBase64("mc_open"));
       assert.match(cid, /^bafkrei/);
-      const contract = signed(owner, {
+      const contract = await owner.sign({
         method: "contract", meta_contract_id: "open", chain_id: CHAIN, token_address: ADDR,
         data: JSON.stringify({ is_registry: false, registry_id: "", registry_name: "", meta_contract_id: "open", migrate_from: "", cid }),
       });
@@ -136,7 +88,7 @@ for (const name of ["jsclient", "ours"]) {
       assert.equal(bound.success, true, JSON.stringify(bound));
       assert.equal(bound.transaction_hash, txHash(contract));
 
-      const tx = signed(owner, { meta_contract_id: "open", chain_id: CHAIN, token_address: ADDR, token_id: "1", version: "v1", data: '{"name":"via particles"}' });
+      const tx = await owner.sign({ meta_contract_id: "open", chain_id: CHAIN, token_address: ADDR, token_id: "1", version: "v1", data: '{"name":"via particles"}' });
       const r = await gen.publish(client, tx);
       assert.equal(r.success, true, JSON.stringify(r));
       assert.equal(r.receipt.status, 1);
@@ -150,7 +102,7 @@ for (const name of ["jsclient", "ours"]) {
     });
 
     test("a refused transaction is an Aqua error naming its code; nothing is stored", T, async () => {
-      const tx = signed(owner, { meta_contract_id: "open", chain_id: CHAIN, token_address: ADDR, token_id: "2", version: "v1", data: "{}" });
+      const tx = await owner.sign({ meta_contract_id: "open", chain_id: CHAIN, token_address: ADDR, token_id: "2", version: "v1", data: "{}" });
       const forged = { ...tx, token_id: "3" };
       await assert.rejects(gen.publish(client, forged), (e) => {
         assert.match(String(e?.message ?? e), /bad_signature/);

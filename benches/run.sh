@@ -18,9 +18,10 @@ step() { printf '==> %s\n' "$*" >&2; }
 step "native (cargo bench, release)"
 cargo bench -p lineage-marine --bench runtime --locked 2>/dev/null >>"$OUT"
 
-step "wasm32 build of lineage-web (release) + wasm-bindgen"
-cargo build -p lineage-web --target wasm32-unknown-unknown --release --locked
-wasm-bindgen --target web --out-dir benches/web/pkg "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/lineage_web.wasm"
+step "wasm32 build of lineage-web-marine (release) + wasm-bindgen"
+cargo build -p lineage-web-marine --target wasm32-unknown-unknown --release --locked
+wasm-bindgen --target web --out-dir benches/web/pkg --out-name lineage_web \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/lineage_web_marine.wasm"
 step "Chromium + Node (wasm build)"
 node benches/web/run.mjs >>"$OUT"
 

@@ -21,8 +21,8 @@ cargo fmt --all -- --check
 step "cargo clippy (native, all targets) -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo clippy (wasm32 crates: marine, particle, peer, net, metadata, web) -D warnings"
-cargo clippy -p lineage-marine -p lineage-particle -p lineage-peer -p lineage-net -p lineage-metadata -p lineage-web \
+step "cargo clippy (wasm32 crates: marine, particle, peer without marine, net, metadata, web, web-marine) -D warnings"
+cargo clippy -p lineage-marine -p lineage-particle -p lineage-peer -p lineage-net -p lineage-metadata -p lineage-web -p lineage-web-marine \
   --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "cargo test (native)"
@@ -31,7 +31,7 @@ counted cargo test --workspace --locked
 step "cargo test lineage-marine on wasm32 in headless Chromium (wasm-bindgen-test)"
 WASM_BINDGEN_TEST_TIMEOUT=300 counted cargo test -p lineage-marine --target wasm32-unknown-unknown --locked
 
-step "build the npm package's wasm (crates/web → pkg/dist, profile web-dev)"
+step "build the npm package's two wasm files (crates/web, crates/web-marine → pkg/dist, profile web-dev)"
 bash scripts/build-pkg.sh
 
 step "end-to-end (node --test): lineage CLI; js-client 0.9 and our package against lineage-node; the package in headless Chromium"

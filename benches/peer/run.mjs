@@ -38,10 +38,13 @@ const clip = (s, n = 1500) => (s.length > n ? s.slice(0, n) + " …" : s);
 
 // ------------------------------------------------------------------------------------------------
 // Our package as a page imports it: pkg/src + the release wasm build, laid out as the package is.
+// The Marine runtime's wasm is fetched only by registerMarineService (measured separately).
+
+const DIST_FILES = ["lineage_web.js", "lineage_web_bg.wasm", "lineage_marine.js", "lineage_marine_bg.wasm"];
 
 function pickDist() {
   const want = process.env.LINEAGE_PKG_DIST || "/tmp/lineage-pkg-release";
-  const has = (d) => existsSync(join(d, "lineage_web.js")) && existsSync(join(d, "lineage_web_bg.wasm"));
+  const has = (d) => DIST_FILES.every((f) => existsSync(join(d, f)));
   if (has(want)) return { dir: want, release: !process.env.LINEAGE_PKG_DIST || /release/.test(want), note: want };
   const dev = join(ROOT, "pkg", "dist");
   if (has(dev)) {
@@ -79,6 +82,19 @@ window.__bench = {
   async conc(n) { const t = performance.now(); await Promise.all(Array.from({ length: n }, () => this.one())); return performance.now() - t; },
   async run(what, n) {
     try { return { ok: await this[what](n) }; } catch (e) { return { error: errorJson(e) }; }
+  },
+  // Hosting a Marine service in the page (greeting.wasm): register, then one call through AquaVM.
+  async marine(url) {
+    try {
+      const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+      const t0 = performance.now();
+      await Fluence.getClient().registerMarineService(bytes, "bench-greeting");
+      const t1 = performance.now();
+      const air = '(xor (seq (call %init_peer_id% ("bench-greeting" "greet") ["Ada"] r) (call %init_peer_id% ("callbackSrv" "response") [r])) (call %init_peer_id% ("errorHandlingSrv" "error") [%last_error% 0]))';
+      const r = await callAquaFunction({ script: air, config: { ttl: ${TTL_MS} }, peer: Fluence.getClient(), args: {}, fireAndForget: false });
+      if (r?.name_len !== 3) throw new Error("greet returned " + JSON.stringify(r));
+      return { ok: { registerMs: t1 - t0, firstCallMs: performance.now() - t1 } };
+    } catch (e) { return { error: errorJson(e) }; }
   },
   async disconnect() { try { await Fluence.disconnect(); return { ok: true }; } catch (e) { return { error: errorJson(e) }; } },
 };
@@ -148,13 +164,13 @@ async function main() {
     const dist = pickDist();
     let libUrl = null;
     if (!dist) {
-      results.ours.error = "no wasm build: neither /tmp/lineage-pkg-release nor pkg/dist has lineage_web.js + lineage_web_bg.wasm";
+      results.ours.error = `no wasm build: neither /tmp/lineage-pkg-release nor pkg/dist has ${DIST_FILES.join(" + ")}`;
     } else {
       const pkgDir = await mkdtemp(join(tmpdir(), "lineage-bench-pkg-"));
       cleanup.push(pkgDir);
       await cp(join(ROOT, "pkg", "src"), join(pkgDir, "src"), { recursive: true });
       await cp(join(ROOT, "pkg", "package.json"), join(pkgDir, "package.json"));
-      for (const f of ["lineage_web.js", "lineage_web_bg.wasm"]) await cp(join(dist.dir, f), join(pkgDir, "dist", f));
+      for (const f of DIST_FILES) await cp(join(dist.dir, f), join(pkgDir, "dist", f));
       results.ours.build = dist.note;
       results.ours.release = dist.release;
       results.ours.pkgDir = pkgDir;
@@ -165,7 +181,7 @@ async function main() {
       [`/@fluencelabs/avm@${version("avm")}/`]: join(FL, "avm"),
       [`/@fluencelabs/marine-worker@${version("marine-worker")}/`]: join(FL, "marine-worker"),
     };
-    const mounts = { ...cdn };
+    const mounts = { ...cdn, "/fixtures/": join(ROOT, "tests", "fixtures") };
     if (results.ours.pkgDir) mounts["/ours/"] = results.ours.pkgDir;
     server = await startServer({ mounts, cspPaths: new Set() });
     server.virtual.set("/bench/ours.html", { body: pageHtml(libUrl ?? "/ours/missing.js", { defaultTtlMs: TTL_MS }) });
@@ -246,6 +262,21 @@ async function main() {
         r.error = `warm calls: ${errText(e)}`;
         r.errorLog = clip(String(e?.message ?? e).split("--- page log").slice(1).join("") || "", 4000);
         log(`${side} FAILED: ${r.error}`);
+      }
+      // Then a Marine service in the same page: what it costs to fetch, compile and call (ours
+      // fetches the Marine runtime's wasm now; js-client loaded marine-js at start).
+      try {
+        if (r.error) throw new Error("skipped: warm calls failed");
+        const from = server.requests.length;
+        const m = await h.eval(({ url }) => window.__bench.marine(url), { url: "/fixtures/greeting.wasm" }, { timeoutMs: STEP_TIMEOUT_MS, what: `${side} marine` });
+        if (m.error) throw h.fail(`marine: ${JSON.stringify(m.error)}`);
+        r.marine = m.ok;
+        const got = server.requests.slice(from).filter((q) => !q.path.startsWith("/fixtures/"));
+        r.marineDownloads = await downloads(server, got.map((q) => q.path));
+        log(`${side} marine: register ${round(m.ok.registerMs)} ms, first call ${round(m.ok.firstCallMs)} ms, +${r.marineDownloads.total.gzip} B gzip`);
+      } catch (e) {
+        r.marineError = errText(e);
+        log(`${side} marine FAILED: ${r.marineError}`);
       } finally {
         await h.eval(() => window.__bench.disconnect(), undefined, { timeoutMs: 10_000 }).catch(() => {});
         await h.close();
@@ -300,6 +331,11 @@ function report(res) {
   fig("warm_round_trip_p90", "ms", quantile(o.rtMs ?? [], 0.9), quantile(j.rtMs ?? [], 0.9));
   fig(`sequential_${BATCH}_total`, "ms", o.seqMs ?? NaN, j.seqMs ?? NaN);
   fig(`concurrent_${BATCH}_total`, "ms", o.concMs ?? NaN, j.concMs ?? NaN);
+  const mdl = (r) => r.marineDownloads?.total?.gzip ?? NaN;
+  fig("marine_extra_download_gzip9", "B", mdl(o), mdl(j));
+  fig("download_gzip9_with_marine", "B", dl(o, "gzip") + mdl(o), dl(j, "gzip") + mdl(j));
+  fig("marine_register", "ms", o.marine?.registerMs ?? NaN, j.marine?.registerMs ?? NaN);
+  fig("marine_first_call", "ms", o.marine?.firstCallMs ?? NaN, j.marine?.firstCallMs ?? NaN);
 
   const out = [];
   const p = (s = "") => out.push(s);
@@ -321,6 +357,12 @@ function report(res) {
     p(`  ${padr("file", 72)} ${pad("raw", 11)} ${pad("gzip -9", 11)} ${pad("brotli 11", 11)}`);
     for (const f of d.files) p(`  ${padr(f.path, 72)} ${pad(show(f.raw), 11)} ${pad(show(f.gzip), 11)} ${pad(show(f.brotli), 11)}`);
     p(`  ${padr("total", 72)} ${pad(show(d.total.raw), 11)} ${pad(show(d.total.gzip), 11)} ${pad(show(d.total.brotli), 11)}`);
+    const m = res[side].marineDownloads;
+    if (m) {
+      p(`  then, on the first registerMarineService:`);
+      if (!m.files.length) p("  (nothing more)");
+      for (const f of m.files) p(`  ${padr(f.path, 72)} ${pad(show(f.raw), 11)} ${pad(show(f.gzip), 11)} ${pad(show(f.brotli), 11)}`);
+    }
   }
   p();
   p(`${padr("figure", 28)} ${pad("unit", 4)} ${pad("ours", 12)} ${pad("js-client", 12)} ${pad("ours÷js", 8)}  target`);
@@ -334,6 +376,7 @@ function report(res) {
       p(`FAILED ${LABEL[side]}: ${res[side].error}`);
       if (res[side].errorLog) p(`  page log:${res[side].errorLog.replace(/\n/g, "\n    ")}`);
     }
+    if (res[side].marineError) p(`FAILED ${LABEL[side]} (Marine service): ${res[side].marineError}`);
   }
   if (res.fatal) p(`FATAL: ${res.fatal}`);
   p();

@@ -7,7 +7,7 @@ export const CASES = [
 ];
 
 /**
- * Runs every case with our `MarineService` (lineage-web) and returns result objects.
+ * Runs every case with our `MarineService` (lineage-web-marine, built as benches/web/pkg/lineage_web.js) and returns result objects.
  * @param {typeof import("./pkg/lineage_web.js").MarineService} MarineService
  * @param {(name: string) => Promise<Uint8Array>} loadModule
  * @param {string} engine label for the results

@@ -1,11 +1,12 @@
 // ClientPeer: one light peer connected to one relay, with js-client 0.9's public surface.
 // The JS side owns the registry of services (so they survive disconnect/connect); the wasm
-// WasmPeer runs AquaVM, libp2p and the builtins.
+// WasmPeer runs AquaVM, libp2p and the builtins. Marine services run in the second wasm
+// (MarineService, loaded on the first registerMarineService) and reach the WasmPeer as handlers.
 
 import { validateClientArgs } from "./config.js";
 import { callRejection, codedError, errorText } from "./errors.js";
 import { checkSeed, fromOpts } from "./keypair.js";
-import { loadWasm } from "./wasm.js";
+import { loadMarine, loadWasm } from "./wasm.js";
 
 export class ClientPeer {
   #relay;
@@ -17,7 +18,7 @@ export class ClientPeer {
   #state = "disconnected";
   #stateHandlers = new Set();
   #services = new Map(); // serviceId → Map(fnName → (CallServiceData) => CallServiceResult)
-  #marineServices = new Map(); // serviceId → {bytes, options}
+  #marineServices = new Map(); // serviceId → MarineService (lineage_marine wasm)
 
   /**
    * Usually made by `createClient` / `Fluence.connect`. `relay` and `config` as `createClient`
@@ -101,26 +102,36 @@ export class ClientPeer {
   }
 
   /**
-   * Runs a Marine module (`.wasm` bytes) as service `serviceId` inside this peer (wasmi).
-   * `options` (ours): `{fuelPerCall?, memoryBytes?}`. Needs a connected peer; kept across reconnects.
+   * Runs a Marine module (`.wasm` bytes) as service `serviceId` inside this peer, on the wasmi
+   * interpreter (the Marine runtime's wasm is fetched on the first call). `options` (ours):
+   * `{fuelPerCall?, memoryBytes?}`. Needs a connected peer; the service (and its state) is kept
+   * across reconnects. Rejects with NOT_CONNECTED, SERVICE_EXISTS, BAD_ARGUMENT or LOAD_ERROR.
    */
   async registerMarineService(wasm, serviceId, options = {}) {
-    if (this.#services.has(serviceId) || this.#marineServices.has(serviceId)) {
-      throw codedError("SERVICE_EXISTS", `Service with '${serviceId}' id already exists`);
-    }
-    if (!this.#wasm) {
-      throw codedError("NOT_CONNECTED", "Marine services can be registered only on a connected peer; call connect() first");
-    }
+    const taken = () => this.#services.has(serviceId) || this.#marineServices.has(serviceId);
+    const exists = () => codedError("SERVICE_EXISTS", `Service with '${serviceId}' id already exists`);
+    const notConnected = () =>
+      codedError("NOT_CONNECTED", "Marine services can be registered only on a connected peer; call connect() first");
+    if (taken()) throw exists();
+    if (!this.#wasm) throw notConnected();
     const bytes = toBytes(wasm);
-    this.#wasm.registerMarineService(serviceId, bytes, options);
-    this.#marineServices.set(serviceId, { bytes, options });
+    const { MarineService } = await loadMarine();
+    // Loading awaited: the peer may have disconnected or the id been taken meanwhile.
+    if (taken()) throw exists();
+    if (!this.#wasm) throw notConnected();
+    const service = new MarineService([{ name: serviceId, wasm: bytes }], marineOptions(options));
+    this.#marineServices.set(serviceId, service);
+    this.#wasm.registerService(serviceId, this.#marineHandler(serviceId, service));
   }
 
   /** Removes a Marine service; resolves to whether one was registered under `serviceId`. */
   async removeMarineService(serviceId) {
-    const had = this.#marineServices.delete(serviceId);
-    if (this.#wasm) this.#wasm.removeMarineService(serviceId);
-    return had;
+    const service = this.#marineServices.get(serviceId);
+    if (!service) return false;
+    this.#marineServices.delete(serviceId);
+    if (this.#wasm) await this.#wasm.removeService(serviceId);
+    service.free();
+    return true;
   }
 
   /**
@@ -167,7 +178,7 @@ export class ClientPeer {
         return;
       }
       for (const serviceId of this.#services.keys()) peer.registerService(serviceId, this.#dispatcher(serviceId));
-      for (const [serviceId, { bytes, options }] of this.#marineServices) peer.registerMarineService(serviceId, bytes, options);
+      for (const [serviceId, service] of this.#marineServices) peer.registerService(serviceId, this.#marineHandler(serviceId, service));
       this.#wasm = peer;
       this.#setState(peer.state());
     } catch (err) {
@@ -219,6 +230,30 @@ export class ClientPeer {
     };
   }
 
+  // A hosted Marine service as a WasmPeer handler: what Marine's `get_call_parameters()` returns
+  // is built from the particle context; errors carry the runtime's message (OUT_OF_FUEL, TRAP…).
+  #marineHandler(serviceId, service) {
+    return (fnName, args, context) => {
+      if (!service.hasFunction(fnName)) throw `Service '${serviceId}' has no function '${fnName}'`;
+      const self = this.getPeerId();
+      const params = {
+        particle: {
+          id: context.particleId,
+          init_peer_id: context.initPeerId,
+          timestamp: context.timestamp,
+          ttl: context.ttl,
+          signature: Array.from(context.signature ?? []),
+        },
+        service_id: serviceId,
+        service_creator_peer_id: self,
+        host_id: self,
+        worker_id: self,
+        tetraplets: context.tetraplets ?? [],
+      };
+      return JSON.parse(service.callJson(fnName, JSON.stringify(args), JSON.stringify(params)));
+    };
+  }
+
   async #call(script, args, callbacks, ttl, fireAndForget) {
     const peer = this.#wasm;
     if (!peer) throw codedError("NOT_CONNECTED", "Cannot initiate new particle: peer is not initialized");
@@ -248,6 +283,22 @@ async function runHandler(handler, serviceId, fnName, args, context) {
   if (res?.retCode === 0) return res.result === undefined ? null : res.result;
   const result = res?.result;
   throw typeof result === "string" ? result : JSON.stringify(result ?? null);
+}
+
+/** The MarineService options the runtime reads (numbers only; anything else is BAD_ARGUMENT). */
+function marineOptions(options) {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== "object") throw codedError("BAD_ARGUMENT", "options must be an object");
+  const out = {};
+  for (const key of ["fuelPerCall", "memoryBytes"]) {
+    const v = options[key];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+      throw codedError("BAD_ARGUMENT", `options.${key} must be a positive number`);
+    }
+    out[key] = v;
+  }
+  return out;
 }
 
 function toBytes(wasm) {

@@ -57,7 +57,7 @@ const resolvable = (spec) => {
  */
 export function missingArtifacts(extra = []) {
   const miss = [];
-  for (const f of ["pkg/src/index.js", "pkg/dist/lineage_web.js", "pkg/dist/lineage_web_bg.wasm"]) {
+  for (const f of ["pkg/src/index.js", "pkg/dist/lineage_web.js", "pkg/dist/lineage_web_bg.wasm", "pkg/dist/lineage_marine.js", "pkg/dist/lineage_marine_bg.wasm"]) {
     if (!existsSync(join(ROOT, f))) miss.push(`${f} (npm package; pkg/dist comes from \`bash scripts/build-pkg.sh\`)`);
   }
   if (!executable(NODE_BIN)) miss.push(`lineage-node binary ${NODE_BIN} (set LINEAGE_NODE_BIN)`);

@@ -10,7 +10,7 @@ export class FakePeer {
   static onCall = async () => null;
 
   constructor(seed, relay, options, onState) {
-    Object.assign(this, { seed, relay, options, onState, services: new Map(), marine: new Map(), calls: [], current: "connecting" });
+    Object.assign(this, { seed, relay, options, onState, services: new Map(), calls: [], current: "connecting" });
   }
 
   static async start(seed, relay, options, onState) {
@@ -42,12 +42,6 @@ export class FakePeer {
   removeService(serviceId) {
     return this.services.delete(serviceId);
   }
-  registerMarineService(serviceId, wasm, options) {
-    this.marine.set(serviceId, { wasm, options });
-  }
-  removeMarineService(serviceId) {
-    return this.marine.delete(serviceId);
-  }
   async disconnect() {
     this.current = "disconnecting";
     this.onState("disconnecting");
@@ -67,6 +61,25 @@ export class FakePeer {
   }
 }
 
+/** Fake of the Marine runtime's MarineService: records what it was given; `greet` echoes. */
+export class FakeMarineService {
+  static made = [];
+  constructor(modules, options) {
+    Object.assign(this, { modules, options, calls: [], freed: false });
+    FakeMarineService.made.push(this);
+  }
+  hasFunction(name) {
+    return name === "greet";
+  }
+  callJson(fnName, argsJson, paramsJson) {
+    this.calls.push({ fnName, args: JSON.parse(argsJson), params: JSON.parse(paramsJson) });
+    return JSON.stringify(`Hi, ${JSON.parse(argsJson)[0]}`);
+  }
+  free() {
+    this.freed = true;
+  }
+}
+
 export function testContext() {
   return { particleId: "p-1", initPeerId: "init", timestamp: 1, ttl: 7000, signature: new Uint8Array(64), tetraplets: [] };
 }
@@ -79,4 +92,5 @@ export const fakeFacade = {
   verify_signature: (publicKey, data, signature) => signature.length === 64,
   random_seed: () => Uint8Array.from({ length: 32 }, (_, i) => i + 1),
   WasmPeer: FakePeer,
+  MarineService: FakeMarineService,
 };

@@ -1,4 +1,4 @@
-// Stand-in for the wasm-bindgen glue in tests. Without a fake facade installed
+// Stand-in for the wasm-bindgen glue (both wasm files) in tests. Without a fake facade installed
 // (globalThis.__lineageFakeFacade, see fake-facade.mjs) every function fails with code NO_WASM.
 function facade() {
   const fake = globalThis.__lineageFakeFacade;
@@ -17,5 +17,10 @@ export const random_seed = (...a) => facade().random_seed(...a);
 export class WasmPeer {
   static start(...a) {
     return facade().WasmPeer.start(...a);
+  }
+}
+export class MarineService {
+  constructor(...a) {
+    return new (facade().MarineService)(...a);
   }
 }

@@ -2,7 +2,7 @@
 // (fake-facade.mjs): what the package passes to the wasm peer and how it serves calls back.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { FakePeer, fakeFacade, testContext } from "./fake-facade.mjs";
+import { FakeMarineService, FakePeer, fakeFacade, testContext } from "./fake-facade.mjs";
 
 globalThis.__lineageFakeFacade = fakeFacade;
 const { ours } = await import("./setup.mjs");
@@ -47,14 +47,31 @@ describe("ClientPeer over the facade", () => {
     let fake = FakePeer.last;
     assert.deepEqual(await fake.invoke("echo", "echo", ["hi"]), { retCode: 0, result: "hi" });
     await client.registerMarineService(new Uint8Array([0, 97, 115, 109]).buffer, "greeting", { fuelPerCall: 10 });
-    assert.deepEqual(fake.marine.get("greeting").options, { fuelPerCall: 10 });
+    const svc = FakeMarineService.made.at(-1);
+    assert.deepEqual(svc.options, { fuelPerCall: 10 });
+    assert.deepEqual(svc.modules.map((m) => [m.name, [...m.wasm]]), [["greeting", [0, 97, 115, 109]]]);
+    await assert.rejects(client.registerMarineService(new Uint8Array(4), "greeting"), { code: "SERVICE_EXISTS" });
+    await assert.rejects(client.registerMarineService(new Uint8Array(4), "other", { fuelPerCall: -1 }), { code: "BAD_ARGUMENT" });
+    // A call reaches the runtime with Marine's call parameters built from the particle context.
+    assert.deepEqual(await fake.invoke("greeting", "greet", ["Ada"]), { retCode: 0, result: "Hi, Ada" });
+    const { params } = svc.calls.at(-1);
+    assert.equal(params.particle.id, testContext().particleId);
+    assert.equal(params.particle.init_peer_id, "init");
+    assert.equal(params.particle.signature.length, 64);
+    assert.equal(params.service_id, "greeting");
+    assert.equal(params.host_id, client.getPeerId());
+    assert.deepEqual(await fake.invoke("greeting", "nope", []), { retCode: 1, result: "Service 'greeting' has no function 'nope'" });
     await client.disconnect();
     await client.connect();
     fake = FakePeer.last;
     assert.deepEqual(await fake.invoke("echo", "echo", ["again"]), { retCode: 0, result: "again" });
-    assert.deepEqual([...fake.marine.get("greeting").wasm], [0, 97, 115, 109]);
+    // The same service instance (its state) serves again after the reconnect.
+    assert.deepEqual(await fake.invoke("greeting", "greet", ["Bo"]), { retCode: 0, result: "Hi, Bo" });
+    assert.equal(FakeMarineService.made.at(-1), svc);
     assert.equal(await client.removeMarineService("greeting"), true);
-    assert.equal(fake.marine.has("greeting"), false);
+    assert.equal(fake.services.has("greeting"), false);
+    assert.equal(svc.freed, true);
+    assert.equal(await client.removeMarineService("greeting"), false);
     await client.disconnect();
   });
 

@@ -94,6 +94,7 @@ impl Logger for LogLogger {
 
 /// A security tetraplet: where an argument value came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SecurityTetraplet {
     pub peer_pk: String,
     pub service_id: String,
@@ -103,6 +104,7 @@ pub struct SecurityTetraplet {
 
 /// The particle a call belongs to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ParticleParameters {
     pub id: String,
     pub init_peer_id: String,

@@ -1,6 +1,6 @@
 //! The builtin services, with the names and result shapes aqua-lib's `builtin.aqua` declares
-//! and nox answers with. The pure ones live here; those that read or change the peer's state
-//! (`sig`, `dist`, `srv`) are in `state_builtins`.
+//! and nox answers with. The pure ones live here; `sig` is in `sig.rs`, `dist` and `srv` (which
+//! need the Marine host) in `marine_host.rs`.
 
 use libp2p_identity::PeerId;
 use serde_json::{json, Map, Value};
@@ -8,27 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::now_ms;
 use crate::services::{CallContext, ServiceError, Services};
-use crate::state_builtins as state;
-
-/// Service ids the peer answers itself: no alias may take one of these names.
-pub(crate) const BUILTIN_SERVICES: &[&str] = &[
-    "peer",
-    "op",
-    "math",
-    "cmp",
-    "array",
-    "json",
-    "debug",
-    "sig",
-    "kad",
-    "dist",
-    "srv",
-    "getDataSrv",
-    "callbackSrv",
-    "errorHandlingSrv",
-    "run-console",
-    "tracing",
-];
+use crate::{marine_host, sig};
 
 pub(crate) type R = Result<Value, ServiceError>;
 
@@ -79,10 +59,10 @@ pub(crate) fn call(
             })),
             _ => Err(no_function()),
         },
-        "sig" => state::sig(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
+        "sig" => sig::sig(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
         "kad" => kad(s, function, &a).unwrap_or_else(|| Err(no_function())),
-        "dist" => state::dist(s, function, &a).unwrap_or_else(|| Err(no_function())),
-        "srv" => state::srv(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
+        "dist" => marine_host::dist(s, function, &a).unwrap_or_else(|| Err(no_function())),
+        "srv" => marine_host::srv(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
         _ => Err(ServiceError::NoService {
             service: service.into(),
             function: function.into(),

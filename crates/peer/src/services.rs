@@ -2,17 +2,14 @@
 //! `math`, `cmp`, `array`, `json`, `debug`, `sig`), Marine services managed with `dist` and
 //! `srv`, and handlers the embedder registers (callbacks, JS services).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use libp2p_identity::{Keypair, PeerId};
-use lineage_marine::{
-    CallParameters, Limits, ModuleConfig, ParticleParameters, SecurityTetraplet, Service,
-    ServiceConfig,
-};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::avm::Tetraplet;
 use crate::builtins;
+use crate::marine_host::MarineHost;
 use crate::platform::{BoxFuture, Handler, MaybeSend};
 use crate::ParticleKey;
 
@@ -86,21 +83,6 @@ pub enum Called {
     Later(BoxFuture<Result<Value, String>>),
 }
 
-/// An uploaded Marine module.
-#[derive(Clone)]
-pub(crate) struct StoredModule {
-    pub name: String,
-    pub wasm: Vec<u8>,
-    pub config: Value,
-}
-
-pub(crate) struct MarineEntry {
-    pub service: Service,
-    pub blueprint_id: String,
-    pub owner: PeerId,
-    pub aliases: Vec<String>,
-}
-
 /// Every service of a peer.
 pub struct Services {
     pub(crate) key: Keypair,
@@ -111,17 +93,11 @@ pub struct Services {
     pub connected: HashSet<PeerId>,
     /// Peers in the Kademlia routing table (for `kad.neighborhood`), maintained by the embedder.
     pub kad_peers: HashSet<PeerId>,
-    pub(crate) modules: BTreeMap<String, StoredModule>,
-    pub(crate) blueprints: BTreeMap<String, Value>,
-    pub(crate) marine: HashMap<String, MarineEntry>,
-    pub(crate) aliases: HashMap<String, String>,
+    /// Marine services hosted on this peer (none without the `marine` feature).
+    pub marine: MarineHost,
     handlers: HashMap<String, Handler>,
     /// Handlers that answer one particle only (js-client's `regHandler.forParticle`).
     scoped: HashMap<ParticleKey, HashMap<String, Handler>>,
-    /// Limits of every Marine service created with `srv.create`.
-    pub marine_limits: Limits,
-    /// Services created so far (part of each new service id).
-    pub(crate) created: u64,
 }
 
 impl Services {
@@ -134,14 +110,9 @@ impl Services {
             identify,
             connected: HashSet::new(),
             kad_peers: HashSet::new(),
-            modules: BTreeMap::new(),
-            blueprints: BTreeMap::new(),
-            marine: HashMap::new(),
-            aliases: HashMap::new(),
+            marine: MarineHost::default(),
             handlers: HashMap::new(),
             scoped: HashMap::new(),
-            marine_limits: Limits::default(),
-            created: 0,
         }
     }
 
@@ -206,193 +177,17 @@ impl Services {
         if let Some(h) = self.handlers.get_mut(service_id) {
             return answered(h(function, args, ctx));
         }
-        let resolved = self.resolve_alias(service_id);
-        if let Some(entry) = self.marine.get_mut(&resolved) {
-            if entry.service.interface().function(function).is_none() {
-                return Err(ServiceError::NoFunction {
-                    service: service_id.into(),
-                    function: function.into(),
-                });
-            }
-            entry
-                .service
-                .set_call_parameters(call_parameters(&resolved, entry.owner, ctx));
-            return entry
-                .service
-                .call_json(function, &Value::Array(args))
-                .map(Called::Value)
-                .map_err(|e| failed(e.to_string()));
+        if self.marine.hosts(service_id) {
+            return self
+                .marine
+                .call(service_id, function, args, ctx)
+                .map(Called::Value);
         }
         builtins::call(self, service_id, function, args, ctx).map(Called::Value)
-    }
-
-    /// The service id an alias names, or `id` itself.
-    pub(crate) fn resolve_alias(&self, id: &str) -> String {
-        self.aliases
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_string())
-    }
-
-    /// Loads a Marine service from stored modules (dependencies first, facade last).
-    pub(crate) fn create_marine(
-        &mut self,
-        blueprint_id: &str,
-        owner: PeerId,
-        service_id: String,
-    ) -> Result<String, String> {
-        let blueprint = self
-            .blueprints
-            .get(blueprint_id)
-            .ok_or_else(|| format!("Blueprint '{blueprint_id}' wasn't found"))?;
-        let deps: Vec<String> = blueprint["dependencies"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|d| d.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut named = Vec::with_capacity(deps.len());
-        let mut config = ServiceConfig::default().limits(self.marine_limits.clone());
-        for dep in &deps {
-            let hash = dep.strip_prefix("hash:").unwrap_or(dep);
-            let m = self
-                .modules
-                .get(hash)
-                .or_else(|| self.modules.values().find(|m| m.name == *dep))
-                .ok_or_else(|| format!("Module '{dep}' not found"))?;
-            config = config.module(module_config(&m.name, &m.config));
-            named.push((m.name.clone(), m.wasm.clone()));
-        }
-        let service = Service::load(
-            named.iter().map(|(n, w)| (n.as_str(), w.as_slice())),
-            config,
-        )
-        .map_err(|e| e.to_string())?;
-        self.marine.insert(
-            service_id.clone(),
-            MarineEntry {
-                service,
-                blueprint_id: blueprint_id.to_string(),
-                owner,
-                aliases: Vec::new(),
-            },
-        );
-        Ok(service_id)
-    }
-
-    /// Hosts a loaded Marine `service` as `service_id`, owned by this peer (js-client's
-    /// `registerMarineService`).
-    ///
-    /// # Errors
-    /// [`ServiceError::Exists`] when a Marine service or handler already has that id.
-    pub fn add_marine_service(
-        &mut self,
-        service_id: &str,
-        service: Service,
-    ) -> Result<(), ServiceError> {
-        if self.marine.contains_key(service_id) || self.handlers.contains_key(service_id) {
-            return Err(ServiceError::Exists {
-                service: service_id.to_string(),
-            });
-        }
-        self.marine.insert(
-            service_id.to_string(),
-            MarineEntry {
-                service,
-                blueprint_id: String::new(),
-                owner: self.peer_id,
-                aliases: Vec::new(),
-            },
-        );
-        Ok(())
-    }
-
-    /// Removes a Marine service added with [`Services::add_marine_service`] (or `srv.create`);
-    /// returns whether one was there.
-    pub fn remove_marine_service(&mut self, service_id: &str) -> bool {
-        let removed = self.marine.remove(service_id);
-        if let Some(entry) = &removed {
-            for alias in &entry.aliases {
-                self.aliases.remove(alias);
-            }
-        }
-        removed.is_some()
     }
 
     /// Whether a handler is registered for `service_id`.
     pub fn has_handler(&self, service_id: &str) -> bool {
         self.handlers.contains_key(service_id)
-    }
-
-    /// Ids of the Marine services.
-    pub fn marine_service_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.marine.keys().cloned().collect();
-        ids.sort();
-        ids
-    }
-
-    /// A description of a Marine service as `srv.list` shows it.
-    pub(crate) fn service_info(&self, id: &str) -> Option<Value> {
-        let e = self.marine.get(id)?;
-        Some(json!({
-            "id": id,
-            "blueprint_id": e.blueprint_id,
-            "service_type": "service",
-            "owner_id": e.owner.to_base58(),
-            "aliases": e.aliases,
-            "worker_id": self.peer_id.to_base58(),
-        }))
-    }
-}
-
-/// `ModuleConfig` of Marine from `dist.make_module_config`'s JSON.
-fn module_config(name: &str, cfg: &Value) -> ModuleConfig {
-    let mut m = ModuleConfig::new(name);
-    if let Some(false) = cfg.get("logger_enabled").and_then(Value::as_bool) {
-        m.logger_enabled = false;
-    }
-    if let Some(envs) = cfg
-        .get("wasi")
-        .and_then(|w| w.get("envs"))
-        .and_then(Value::as_object)
-    {
-        for (k, v) in envs {
-            if let Some(v) = v.as_str() {
-                m = m.env(k.clone(), v);
-            }
-        }
-    }
-    m
-}
-
-fn call_parameters(service_id: &str, owner: PeerId, ctx: &CallContext) -> CallParameters {
-    CallParameters {
-        particle: ParticleParameters {
-            id: ctx.particle_id.clone(),
-            init_peer_id: ctx.init_peer_id.to_base58(),
-            timestamp: ctx.timestamp,
-            ttl: ctx.ttl,
-            ..ParticleParameters::default()
-        },
-        service_id: service_id.to_string(),
-        service_creator_peer_id: owner.to_base58(),
-        host_id: ctx.host_id.to_base58(),
-        worker_id: ctx.host_id.to_base58(),
-        tetraplets: ctx
-            .tetraplets
-            .iter()
-            .map(|arg| {
-                arg.iter()
-                    .map(|t| SecurityTetraplet {
-                        peer_pk: t.peer_pk.clone(),
-                        service_id: t.service_id.clone(),
-                        function_name: t.function_name.clone(),
-                        lens: t.lens.clone(),
-                    })
-                    .collect()
-            })
-            .collect(),
     }
 }

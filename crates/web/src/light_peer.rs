@@ -17,15 +17,12 @@ use std::time::Duration;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array, JSON};
 use libp2p::identity::{Keypair, PublicKey};
 use libp2p::Multiaddr;
-use lineage_marine::{Limits, Service, ServiceConfig};
 use lineage_net::client::{Client, ClientConfig, ClientError};
 use lineage_peer::client::Call;
 use lineage_peer::{Answer, CallContext, Handler};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-
-use crate::js_error;
 
 /// What identify announces for browser peers.
 const AGENT: &str = concat!("lineage-edge-js/", env!("CARGO_PKG_VERSION"));
@@ -160,48 +157,6 @@ impl WasmPeer {
         future_to_promise(async move {
             let removed = client
                 .ask_peer(move |peer| peer.services.unregister(&service_id))
-                .await
-                .map_err(|e| client_error(&e))?;
-            Ok(JsValue::from_bool(removed))
-        })
-    }
-
-    /// Runs the Marine module `moduleBytes` on this peer (wasmi) as `serviceId`; `options`:
-    /// `{fuelPerCall?, memoryBytes?}`. Rejects with `LOAD_ERROR` or `SERVICE_EXISTS`.
-    // (Not named `wasm`: the generated glue's own `wasm` object would be shadowed.)
-    #[wasm_bindgen(js_name = registerMarineService)]
-    pub fn register_marine_service(
-        &self,
-        service_id: String,
-        module_bytes: Uint8Array,
-        options: JsValue,
-    ) -> Promise {
-        let loaded = load_marine(&service_id, &module_bytes.to_vec(), &options);
-        let client = self.client.clone();
-        future_to_promise(async move {
-            let service = loaded?;
-            let added = client
-                .ask_peer(move |peer| {
-                    peer.services
-                        .add_marine_service(&service_id, service)
-                        .map_err(|e| e.to_string())
-                })
-                .await
-                .map_err(|e| client_error(&e))?;
-            match added {
-                Ok(()) => Ok(JsValue::UNDEFINED),
-                Err(message) => Err(js_error("SERVICE_EXISTS", &message)),
-            }
-        })
-    }
-
-    /// Removes a Marine service; resolves with whether one was there.
-    #[wasm_bindgen(js_name = removeMarineService)]
-    pub fn remove_marine_service(&self, service_id: String) -> Promise {
-        let client = self.client.clone();
-        future_to_promise(async move {
-            let removed = client
-                .ask_peer(move |peer| peer.services.remove_marine_service(&service_id))
                 .await
                 .map_err(|e| client_error(&e))?;
             Ok(JsValue::from_bool(removed))
@@ -375,21 +330,6 @@ fn context_js(ctx: &CallContext) -> JsValue {
     o.into()
 }
 
-fn load_marine(service_id: &str, wasm: &[u8], options: &JsValue) -> Result<Service, JsValue> {
-    let mut limits = Limits::default();
-    if let Some(f) = number(options, "fuelPerCall") {
-        limits.fuel_per_call = f as u64;
-    }
-    if let Some(m) = number(options, "memoryBytes") {
-        limits.memory_bytes = m as u64;
-    }
-    Service::load(
-        [(service_id, wasm)],
-        ServiceConfig::default().limits(limits),
-    )
-    .map_err(|e| js_error("LOAD_ERROR", &e.to_string()))
-}
-
 fn to_js(v: &Value) -> JsValue {
     JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
 }
@@ -445,4 +385,11 @@ fn number(o: &JsValue, key: &str) -> Option<f64> {
 
 fn set(o: &JsValue, key: &str, v: &JsValue) {
     let _ = Reflect::set(o, &key.into(), v);
+}
+
+/// A JS `Error` with a `code` property.
+pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    let _ = Reflect::set(&err, &"code".into(), &code.into());
+    err.into()
 }

@@ -1,85 +1,237 @@
-//! The builtins that act on the peer's state or key: `sig` (signing with the peer's key, under
-//! nox's guard), `dist` (modules and blueprints) and `srv` (Marine services and aliases, owner
-//! checked).
+//! Marine services this peer hosts on the wasmi runtime of `lineage-marine`: `dist` (modules
+//! and blueprints) and `srv` (services and aliases, owner checked), and services an embedder
+//! loads itself. Built with the `marine` feature (on by default). Without it `marine_off.rs`
+//! stands in: such a peer — the browser light peer, whose Marine services run in a second,
+//! lazily loaded wasm (see `pkg/`) and reach it as ordinary handlers — answers `dist` and `srv`
+//! as js-client does, with "no service".
+
+use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use libp2p_identity::PeerId;
+use lineage_marine::{
+    CallParameters, Limits, ModuleConfig, ParticleParameters, SecurityTetraplet, Service,
+    ServiceConfig,
+};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::builtins::{Args, BUILTIN_SERVICES, R};
-use crate::services::{CallContext, Services, StoredModule};
+use crate::builtins::{Args, R};
+use crate::services::{CallContext, ServiceError, Services};
 
-/// The (service, function) pairs whose results a client peer signs for its own particles
-/// (js-client's default `sig` guard).
-const CLIENT_SIGNABLE: &[(&str, &str)] = &[
-    ("trust-graph", "get_trust_bytes"),
-    ("trust-graph", "get_revocation_bytes"),
-    ("registry", "get_key_bytes"),
-    ("registry", "get_record_bytes"),
-    ("registry", "get_record_metadata_bytes"),
-    ("registry", "get_tombstone_bytes"),
+/// Service ids the peer answers itself (the builtins, js-client's callback services): no alias
+/// may take one of these names.
+pub(crate) const BUILTIN_SERVICES: &[&str] = &[
+    "peer",
+    "op",
+    "math",
+    "cmp",
+    "array",
+    "json",
+    "debug",
+    "sig",
+    "kad",
+    "dist",
+    "srv",
+    "getDataSrv",
+    "callbackSrv",
+    "errorHandlingSrv",
+    "run-console",
+    "tracing",
 ];
 
-/// Whether `sig.sign` may sign this call's data, and why not. Two rules, as the two
-/// reference peers have them:
-/// - js-client: the particle was started by this peer and the data came from one of
-///   [`CLIENT_SIGNABLE`];
-/// - nox: the data was produced on this peer by `registry.get_record_bytes` or
-///   `registry.get_record_metadata_bytes`, whole (no lens), and that `registry` is a service
-///   this peer itself owns.
-///
-/// Anything else — above all data a client made up, which would let it sign particles or
-/// records in this peer's name — is refused.
-fn may_sign(s: &Services, ctx: &CallContext) -> Result<(), String> {
-    let own = s.peer_id;
-    let Some([t]) = ctx.tetraplets.first().map(Vec::as_slice) else {
-        return Err("data must come from exactly one service call".into());
-    };
-    let pair = (t.service_id.as_str(), t.function_name.as_str());
-    if ctx.init_peer_id == own && CLIENT_SIGNABLE.contains(&pair) {
-        return Ok(());
-    }
-    if t.peer_pk != own.to_base58() {
-        return Err(format!(
-            "data is expected to be produced by service 'registry' on peer '{own}', was from peer '{}'",
-            t.peer_pk
-        ));
-    }
-    if pair != ("registry", "get_record_bytes") && pair != ("registry", "get_record_metadata_bytes")
-    {
-        return Err(format!(
-            "data is expected to result from a call to 'registry.get_record_bytes' or 'registry.get_record_metadata_bytes', was from '{}.{}'",
-            t.service_id, t.function_name
-        ));
-    }
-    if !t.lens.is_empty() {
-        return Err("lens for data tetraplet is expected to be empty".into());
-    }
-    let registry = s.resolve_alias("registry");
-    match s.marine.get(&registry) {
-        Some(e) if e.owner == own => Ok(()),
-        _ => Err("no 'registry' service of this peer's own produced the data".into()),
-    }
+/// An uploaded Marine module.
+#[derive(Clone)]
+struct StoredModule {
+    name: String,
+    wasm: Vec<u8>,
+    config: Value,
 }
 
-pub(crate) fn sig(s: &Services, function: &str, a: &Args, ctx: &CallContext) -> Option<R> {
-    Some(match function {
-        "get_peer_id" => Ok(Value::String(s.peer_id.to_base58())),
-        "sign" => a.bytes(0).and_then(|data| {
-            may_sign(s, ctx).map_err(|e| a.fail(e))?;
-            Ok(match s.key.sign(&data) {
-                Ok(sig) => json!({"success": true, "error": [], "signature": [sig]}),
-                Err(e) => json!({"success": false, "error": [e.to_string()], "signature": []}),
+struct MarineEntry {
+    service: Service,
+    blueprint_id: String,
+    owner: PeerId,
+    aliases: Vec<String>,
+}
+
+/// The Marine side of a peer's [`Services`]: stored modules, blueprints, services, aliases.
+///
+/// ```
+/// use lineage_peer::Services;
+/// let mut services = Services::new(libp2p_identity::Keypair::generate_ed25519(), serde_json::json!({}));
+/// services.marine.limits.fuel_per_call = 10_000_000;
+/// assert!(services.marine.service_ids().is_empty());
+/// ```
+#[derive(Default)]
+pub struct MarineHost {
+    modules: BTreeMap<String, StoredModule>,
+    blueprints: BTreeMap<String, Value>,
+    services: HashMap<String, MarineEntry>,
+    aliases: HashMap<String, String>,
+    /// Limits of every Marine service created with `srv.create`.
+    pub limits: Limits,
+    /// Services created so far (part of each new service id).
+    created: u64,
+}
+
+impl MarineHost {
+    /// Whether `service_id` (an id or an alias) names a hosted Marine service.
+    pub(crate) fn hosts(&self, service_id: &str) -> bool {
+        self.services.contains_key(&self.resolve_alias(service_id))
+    }
+
+    /// Calls `function` of the hosted service `service_id` (an id or an alias).
+    pub(crate) fn call(
+        &mut self,
+        service_id: &str,
+        function: &str,
+        args: Vec<Value>,
+        ctx: &CallContext,
+    ) -> Result<Value, ServiceError> {
+        let resolved = self.resolve_alias(service_id);
+        let no_service = || ServiceError::NoService {
+            service: service_id.into(),
+            function: function.into(),
+        };
+        let entry = self.services.get_mut(&resolved).ok_or_else(no_service)?;
+        if entry.service.interface().function(function).is_none() {
+            return Err(ServiceError::NoFunction {
+                service: service_id.into(),
+                function: function.into(),
+            });
+        }
+        entry
+            .service
+            .set_call_parameters(call_parameters(&resolved, entry.owner, ctx));
+        entry
+            .service
+            .call_json(function, &Value::Array(args))
+            .map_err(|e| ServiceError::Failed {
+                service: service_id.to_string(),
+                function: function.to_string(),
+                message: e.to_string(),
             })
-        }),
-        "verify" => (|| {
-            let sig = a.bytes(0)?;
-            let data = a.bytes(1)?;
-            Ok(json!(s.key.public().verify(&data, &sig)))
-        })(),
-        _ => return None,
-    })
+    }
+
+    /// The service id an alias names, or `id` itself.
+    pub(crate) fn resolve_alias(&self, id: &str) -> String {
+        self.aliases
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// Who owns the service `id` (or the service an alias names).
+    pub(crate) fn owner_of(&self, id: &str) -> Option<PeerId> {
+        self.services.get(&self.resolve_alias(id)).map(|e| e.owner)
+    }
+
+    /// Loads a Marine service from stored modules (dependencies first, facade last).
+    fn create(
+        &mut self,
+        blueprint_id: &str,
+        owner: PeerId,
+        service_id: String,
+    ) -> Result<String, String> {
+        let blueprint = self
+            .blueprints
+            .get(blueprint_id)
+            .ok_or_else(|| format!("Blueprint '{blueprint_id}' wasn't found"))?;
+        let deps: Vec<String> = blueprint["dependencies"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut named = Vec::with_capacity(deps.len());
+        let mut config = ServiceConfig::default().limits(self.limits.clone());
+        for dep in &deps {
+            let hash = dep.strip_prefix("hash:").unwrap_or(dep);
+            let m = self
+                .modules
+                .get(hash)
+                .or_else(|| self.modules.values().find(|m| m.name == *dep))
+                .ok_or_else(|| format!("Module '{dep}' not found"))?;
+            config = config.module(module_config(&m.name, &m.config));
+            named.push((m.name.clone(), m.wasm.clone()));
+        }
+        let service = Service::load(
+            named.iter().map(|(n, w)| (n.as_str(), w.as_slice())),
+            config,
+        )
+        .map_err(|e| e.to_string())?;
+        self.services.insert(
+            service_id.clone(),
+            MarineEntry {
+                service,
+                blueprint_id: blueprint_id.to_string(),
+                owner,
+                aliases: Vec::new(),
+            },
+        );
+        Ok(service_id)
+    }
+
+    /// Hosts a loaded Marine `service` as `service_id`, owned by `owner`.
+    ///
+    /// # Errors
+    /// [`ServiceError::Exists`] when a Marine service already has that id.
+    pub fn add_service(
+        &mut self,
+        service_id: &str,
+        service: Service,
+        owner: PeerId,
+    ) -> Result<(), ServiceError> {
+        if self.services.contains_key(service_id) {
+            return Err(ServiceError::Exists {
+                service: service_id.to_string(),
+            });
+        }
+        self.services.insert(
+            service_id.to_string(),
+            MarineEntry {
+                service,
+                blueprint_id: String::new(),
+                owner,
+                aliases: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Removes a Marine service (and its aliases); returns whether one was there.
+    pub fn remove_service(&mut self, service_id: &str) -> bool {
+        let removed = self.services.remove(service_id);
+        if let Some(entry) = &removed {
+            for alias in &entry.aliases {
+                self.aliases.remove(alias);
+            }
+        }
+        removed.is_some()
+    }
+
+    /// Ids of the hosted Marine services, sorted.
+    pub fn service_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.services.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    /// A description of a Marine service as `srv.list` shows it.
+    fn info(&self, id: &str, worker: PeerId) -> Option<Value> {
+        let e = self.services.get(id)?;
+        Some(json!({
+            "id": id,
+            "blueprint_id": e.blueprint_id,
+            "service_type": "service",
+            "owner_id": e.owner.to_base58(),
+            "aliases": e.aliases,
+            "worker_id": worker.to_base58(),
+        }))
+    }
 }
 
 pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
@@ -95,7 +247,7 @@ pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
                 .and_then(Value::as_str)
                 .ok_or_else(|| a.fail("module config has no name"))?
                 .to_string();
-            let limit = lineage_marine::Limits::default().max_module_bytes;
+            let limit = Limits::default().max_module_bytes;
             if wasm.len() > limit {
                 return Err(a.fail(format!(
                     "module '{name}' is {} bytes; the limit is {limit}",
@@ -103,10 +255,10 @@ pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
                 )));
             }
             // Only what loads as a Marine module is kept (nox reads its interface, too).
-            lineage_marine::Service::load([(name.as_str(), wasm.as_slice())], Default::default())
+            Service::load([(name.as_str(), wasm.as_slice())], Default::default())
                 .map_err(|e| a.fail(format!("module '{name}' is not a loadable Marine module: {e}")))?;
             let hash = cid_of(&wasm);
-            s.modules.insert(hash.clone(), StoredModule { name, wasm, config });
+            s.marine.modules.insert(hash.clone(), StoredModule { name, wasm, config });
             Ok(Value::String(hash))
         })(),
         "make_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
@@ -132,18 +284,19 @@ pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
                 return Err(a.fail(format!("Blueprint '{name}' has empty list of dependencies")));
             }
             let id = cid_of(text.as_bytes());
-            s.blueprints.insert(id.clone(), json!({"name": name, "id": id, "dependencies": deps}));
+            s.marine.blueprints.insert(id.clone(), json!({"name": name, "id": id, "dependencies": deps}));
             Ok(Value::String(id))
         }),
         "list_modules" => Ok(json!(s
+            .marine
             .modules
             .iter()
             .map(|(h, m)| json!({"name": m.name, "hash": h, "config": m.config}))
             .collect::<Vec<_>>())),
-        "list_blueprints" => Ok(json!(s.blueprints.values().cloned().collect::<Vec<_>>())),
+        "list_blueprints" => Ok(json!(s.marine.blueprints.values().cloned().collect::<Vec<_>>())),
         "get_module_interface" => a.str(0).and_then(|h| {
-            let m = s.modules.get(h).ok_or_else(|| a.fail(format!("Module '{h}' not found")))?;
-            let svc = lineage_marine::Service::load([(m.name.as_str(), m.wasm.as_slice())], Default::default())
+            let m = s.marine.modules.get(h).ok_or_else(|| a.fail(format!("Module '{h}' not found")))?;
+            let svc = Service::load([(m.name.as_str(), m.wasm.as_slice())], Default::default())
                 .map_err(|e| a.fail(e.to_string()))?;
             serde_json::to_value(svc.interface()).map_err(|e| a.fail(e.to_string()))
         }),
@@ -154,29 +307,30 @@ pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
 pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<R> {
     Some(match function {
         "create" => a.str(0).and_then(|bp| {
-            s.created += 1;
-            let id = uuid_like(&ctx.particle_id, s.created);
-            s.create_marine(bp, ctx.init_peer_id, id)
+            s.marine.created += 1;
+            let id = uuid_like(&ctx.particle_id, s.marine.created);
+            s.marine
+                .create(bp, ctx.init_peer_id, id)
                 .map(Value::String)
                 .map_err(|e| a.fail(e))
         }),
         "list" => {
-            let mut ids: Vec<&String> = s.marine.keys().collect();
+            let mut ids: Vec<&String> = s.marine.services.keys().collect();
             ids.sort();
             Ok(json!(ids
                 .into_iter()
-                .filter_map(|id| s.service_info(id))
+                .filter_map(|id| s.marine.info(id, s.peer_id))
                 .collect::<Vec<_>>()))
         }
         "remove" => a.str(0).and_then(|id| {
-            let id = s.resolve_alias(id);
-            match s.marine.get(&id) {
+            let id = s.marine.resolve_alias(id);
+            match s.marine.services.get(&id) {
                 Some(e) if e.owner != ctx.init_peer_id && ctx.init_peer_id != s.peer_id => {
                     Err(a.fail(format!("Only the creator of service '{id}' can remove it")))
                 }
                 Some(_) => {
-                    s.marine.remove(&id);
-                    s.aliases.retain(|_, v| *v != id);
+                    s.marine.services.remove(&id);
+                    s.marine.aliases.retain(|_, v| *v != id);
                     Ok(Value::Null)
                 }
                 None => Err(a.fail(format!("Service with id '{id}' not found"))),
@@ -192,11 +346,12 @@ pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext)
             {
                 return Err(a.fail(format!("alias '{alias}' is the name of a builtin service")));
             }
-            if s.marine.contains_key(&alias) {
+            if s.marine.services.contains_key(&alias) {
                 return Err(a.fail(format!("alias '{alias}' is the id of a service")));
             }
             let owner = s
                 .marine
+                .services
                 .get(&id)
                 .map(|e| e.owner)
                 .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
@@ -206,28 +361,29 @@ pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext)
                     "Only the creator of service '{id}' can add an alias to it"
                 )));
             }
-            if let Some(previous) = s.aliases.get(&alias).cloned() {
-                if let Some(prev) = s.marine.get(&previous) {
+            if let Some(previous) = s.marine.aliases.get(&alias).cloned() {
+                if let Some(prev) = s.marine.services.get(&previous) {
                     if !allowed(prev.owner) {
                         return Err(a.fail(format!(
                             "alias '{alias}' points at a service of another peer"
                         )));
                     }
                 }
-                if let Some(prev) = s.marine.get_mut(&previous) {
+                if let Some(prev) = s.marine.services.get_mut(&previous) {
                     prev.aliases.retain(|x| *x != alias);
                 }
             }
-            if let Some(entry) = s.marine.get_mut(&id) {
+            if let Some(entry) = s.marine.services.get_mut(&id) {
                 if !entry.aliases.contains(&alias) {
                     entry.aliases.push(alias.clone());
                 }
             }
-            s.aliases.insert(alias, id);
+            s.marine.aliases.insert(alias, id);
             Ok(Value::Null)
         })(),
         "resolve_alias" => a.str(0).and_then(|alias| {
-            s.aliases
+            s.marine
+                .aliases
                 .get(alias)
                 .cloned()
                 .map(Value::String)
@@ -235,25 +391,78 @@ pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext)
         }),
         "resolve_alias_opt" => a.str(0).map(|alias| {
             json!(s
+                .marine
                 .aliases
                 .get(alias)
                 .map(|id| vec![id.clone()])
                 .unwrap_or_default())
         }),
         "get_interface" => a.str(0).and_then(|id| {
-            let id = s.resolve_alias(id);
+            let id = s.marine.resolve_alias(id);
             let e = s
                 .marine
+                .services
                 .get(&id)
                 .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
             serde_json::to_value(e.service.interface()).map_err(|e| a.fail(e.to_string()))
         }),
         "info" => a.str(0).and_then(|id| {
-            s.service_info(id)
+            s.marine
+                .info(id, s.peer_id)
                 .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))
         }),
         _ => return None,
     })
+}
+
+/// `ModuleConfig` of Marine from `dist.make_module_config`'s JSON.
+fn module_config(name: &str, cfg: &Value) -> ModuleConfig {
+    let mut m = ModuleConfig::new(name);
+    if let Some(false) = cfg.get("logger_enabled").and_then(Value::as_bool) {
+        m.logger_enabled = false;
+    }
+    if let Some(envs) = cfg
+        .get("wasi")
+        .and_then(|w| w.get("envs"))
+        .and_then(Value::as_object)
+    {
+        for (k, v) in envs {
+            if let Some(v) = v.as_str() {
+                m = m.env(k.clone(), v);
+            }
+        }
+    }
+    m
+}
+
+fn call_parameters(service_id: &str, owner: PeerId, ctx: &CallContext) -> CallParameters {
+    CallParameters {
+        particle: ParticleParameters {
+            id: ctx.particle_id.clone(),
+            init_peer_id: ctx.init_peer_id.to_base58(),
+            timestamp: ctx.timestamp,
+            ttl: ctx.ttl,
+            ..ParticleParameters::default()
+        },
+        service_id: service_id.to_string(),
+        service_creator_peer_id: owner.to_base58(),
+        host_id: ctx.host_id.to_base58(),
+        worker_id: ctx.host_id.to_base58(),
+        tetraplets: ctx
+            .tetraplets
+            .iter()
+            .map(|arg| {
+                arg.iter()
+                    .map(|t| SecurityTetraplet {
+                        peer_pk: t.peer_pk.clone(),
+                        service_id: t.service_id.clone(),
+                        function_name: t.function_name.clone(),
+                        lens: t.lens.clone(),
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
 }
 
 /// CIDv1, raw codec, sha2-256, base32: nox's id for module bytes and blueprints (one chunk).

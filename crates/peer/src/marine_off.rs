@@ -1,0 +1,56 @@
+//! The stand-in for `marine_host.rs` in peers built without the `marine` feature (the browser
+//! light peer): no Marine service is hosted here, and `dist` and `srv` answer "no service",
+//! as js-client 0.9 does. Such a peer runs Marine services elsewhere (pkg/ loads a second wasm)
+//! and registers them as ordinary handlers.
+
+use libp2p_identity::PeerId;
+use serde_json::Value;
+
+use crate::builtins::{Args, R};
+use crate::services::{CallContext, ServiceError, Services};
+
+/// Hosts no Marine service (this build has no wasmi runtime).
+#[derive(Debug, Default)]
+pub struct MarineHost;
+
+impl MarineHost {
+    pub(crate) fn hosts(&self, _service_id: &str) -> bool {
+        false
+    }
+
+    pub(crate) fn call(
+        &mut self,
+        service_id: &str,
+        function: &str,
+        _args: Vec<Value>,
+        _ctx: &CallContext,
+    ) -> Result<Value, ServiceError> {
+        Err(ServiceError::NoService {
+            service: service_id.into(),
+            function: function.into(),
+        })
+    }
+
+    pub(crate) fn owner_of(&self, _id: &str) -> Option<PeerId> {
+        None
+    }
+
+    /// Ids of the hosted Marine services: always none here.
+    pub fn service_ids(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+pub(crate) fn dist(_s: &mut Services, function: &str, _a: &Args) -> Option<R> {
+    Some(Err(ServiceError::NoService {
+        service: "dist".into(),
+        function: function.into(),
+    }))
+}
+
+pub(crate) fn srv(_s: &mut Services, function: &str, _a: &Args, _ctx: &CallContext) -> Option<R> {
+    Some(Err(ServiceError::NoService {
+        service: "srv".into(),
+        function: function.into(),
+    }))
+}

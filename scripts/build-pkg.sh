@@ -30,3 +30,5 @@ for name in lineage_web lineage_marine; do
   fi
   ls -l "$out/${name}_bg.wasm"
 done
+# The package's JS as the `exports` map names it (dist/index.js, dist/keypair.js): one bundle.
+node "$ROOT/scripts/bundle-pkg.mjs" "$out"

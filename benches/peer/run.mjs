@@ -8,7 +8,7 @@
 //                                        falls back to pkg/dist, reported as not the release build)
 //   BENCH_COLD_RUNS=5 BENCH_WARM_CALLS=20 BENCH_BATCH=100
 //   LINEAGE_NODE_BIN, LINEAGE_CHROMIUM   as for tests/browser (support.mjs)
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -40,7 +40,7 @@ const clip = (s, n = 1500) => (s.length > n ? s.slice(0, n) + " …" : s);
 // Our package as a page imports it: pkg/src + the release wasm build, laid out as the package is.
 // The Marine runtime's wasm is fetched only by registerMarineService (measured separately).
 
-const DIST_FILES = ["lineage_web.js", "lineage_web_bg.wasm", "lineage_marine.js", "lineage_marine_bg.wasm"];
+const DIST_FILES = ["index.js", "lineage_web.js", "lineage_web_bg.wasm", "lineage_marine.js", "lineage_marine_bg.wasm"];
 
 function pickDist() {
   const want = process.env.LINEAGE_PKG_DIST || "/tmp/lineage-pkg-release";
@@ -170,11 +170,12 @@ async function main() {
       cleanup.push(pkgDir);
       await cp(join(ROOT, "pkg", "src"), join(pkgDir, "src"), { recursive: true });
       await cp(join(ROOT, "pkg", "package.json"), join(pkgDir, "package.json"));
-      for (const f of DIST_FILES) await cp(join(dist.dir, f), join(pkgDir, "dist", f));
+      // Everything the package ships from dist/: the JS bundle (index.js and its chunk), glue, wasm.
+      for (const f of readdirSync(dist.dir).filter((n) => /\.(js|wasm)$/.test(n))) await cp(join(dist.dir, f), join(pkgDir, "dist", f));
       results.ours.build = dist.note;
       results.ours.release = dist.release;
       results.ours.pkgDir = pkgDir;
-      libUrl = "/ours/src/index.js";
+      libUrl = "/ours/dist/index.js";
     }
     const cdn = {
       [`/@fluencelabs/marine-js@${version("marine-js")}/`]: join(FL, "marine-js"),

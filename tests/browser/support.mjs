@@ -57,7 +57,7 @@ const resolvable = (spec) => {
  */
 export function missingArtifacts(extra = []) {
   const miss = [];
-  for (const f of ["pkg/src/index.js", "pkg/dist/lineage_web.js", "pkg/dist/lineage_web_bg.wasm", "pkg/dist/lineage_marine.js", "pkg/dist/lineage_marine_bg.wasm"]) {
+  for (const f of ["pkg/dist/index.js", "pkg/dist/lineage_web.js", "pkg/dist/lineage_web_bg.wasm", "pkg/dist/lineage_marine.js", "pkg/dist/lineage_marine_bg.wasm"]) {
     if (!existsSync(join(ROOT, f))) miss.push(`${f} (npm package; pkg/dist comes from \`bash scripts/build-pkg.sh\`)`);
   }
   if (!executable(NODE_BIN)) miss.push(`lineage-node binary ${NODE_BIN} (set LINEAGE_NODE_BIN)`);
@@ -481,7 +481,7 @@ export const PAGE_GEN = "/__gen/browser.js"; // virtual URL of the page's copy o
 
 /**
  * Compiles tests/browser/aqua/browser.aqua for js-client (`targetType: "js"`). Returns
- * { pageJs: source with the js-client import → /pkg/src/index.js, nodeModule: path of a temp
+ * { pageJs: source with the js-client import → /pkg/dist/index.js (the bundle the package ships), nodeModule: path of a temp
  * copy importing the real @fluencelabs/js-client, dir, scripts: {fn: AIR} }.
  */
 export async function compileBrowserAqua() {
@@ -496,7 +496,7 @@ export async function compileBrowserAqua() {
   if (!js) throw new Error("aqua-api generated no JS for browser.aqua");
   const importRe = /(from\s+|import\s*\(\s*)(["'])@fluencelabs\/js-client\2/g;
   if (!importRe.test(js)) throw new Error(`generated JS does not import @fluencelabs/js-client:\n${js.slice(0, 1500)}`);
-  const pageJs = js.replace(importRe, (_, kw, q) => `${kw}${q}/pkg/src/index.js${q}`);
+  const pageJs = js.replace(importRe, (_, kw, q) => `${kw}${q}/pkg/dist/index.js${q}`);
   const realJsClient = import.meta.resolve("@fluencelabs/js-client");
   const nodeJs = js.replace(importRe, (_, kw, q) => `${kw}${q}${realJsClient}${q}`);
   const dir = await mkdtemp(join(tmpdir(), "lineage-browser-aqua-"));

@@ -1,6 +1,6 @@
 // Helpers for the interop tests: start `lineage-node`, connect peers of one of two client packages
 // to it — the real @fluencelabs/js-client 0.9.0 ("jsclient") or our @lineage-edge/js-client
-// ("ours", pkg/src/index.js) — and tear everything down so `node --test` exits by itself.
+// ("ours", pkg/dist/index.js, the shipped bundle) — and tear everything down so `node --test` exits by itself.
 //
 // Nothing here imports a client package at load time: `loadClient(name)` does, so a test file that
 // only uses our package never loads js-client (nor the Promise.withResolvers polyfill it needs).
@@ -25,7 +25,8 @@ export const JS_CLIENT_SPECIFIER = "@fluencelabs/js-client";
  * LINEAGE_PKG_DIR tests another copy of the package (e.g. an unpacked `npm pack`); default pkg/.
  */
 export const PKG_DIR = resolve(process.env.LINEAGE_PKG_DIR ?? join(ROOT, "pkg"));
-export const PKG_ENTRY = join(PKG_DIR, "src", "index.js");
+// The bundle the package ships (scripts/build-pkg.sh makes it from pkg/src).
+export const PKG_ENTRY = join(PKG_DIR, "dist", "index.js");
 export const PKG_WASM = join(PKG_DIR, "dist", "lineage_web_bg.wasm");
 
 export const CLIENTS = {
@@ -51,7 +52,7 @@ let polyfilled = false;
 export const withResolversPolyfilled = () => polyfilled;
 
 /**
- * Loads a client package: "jsclient" (real @fluencelabs/js-client 0.9.0) or "ours" (pkg/src/index.js).
+ * Loads a client package: "jsclient" (real @fluencelabs/js-client 0.9.0) or "ours" (pkg/dist/index.js).
  * Returns a kit `{ name, label, specifier, lib }`; `lib` is the package's module namespace and
  * `specifier` what generated Aqua must import it as (see `importGenerated`).
  */

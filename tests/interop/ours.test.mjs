@@ -1,11 +1,11 @@
 // "Existing Aqua compiled for js-client runs unchanged with only its import changed": the suite of
-// jsclient.test.mjs (suite.mjs) with our @lineage-edge/js-client (pkg/src/index.js) in place of
+// jsclient.test.mjs (suite.mjs) with our @lineage-edge/js-client (pkg/dist/index.js, the bundle it ships) in place of
 // @fluencelabs/js-client 0.9 — the generated code's import line is the only thing rewritten.
 //
 // This file never loads js-client, so the Promise.withResolvers polyfill the harness installs for
 // js-client (Node 20) is never installed here: our package must work without it.
 //
-// Skipped, saying why, while pkg/dist/lineage_web_bg.wasm (or pkg/src/index.js) is missing —
+// Skipped, saying why, while pkg/dist/lineage_web_bg.wasm (or pkg/dist/index.js) is missing —
 // unless CI=true or LINEAGE_REQUIRE_PKG=1, which make a missing package a failure.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 // The interop suite, run once per client package: jsclient.test.mjs (real @fluencelabs/js-client
-// 0.9.0) and ours.test.mjs (our @lineage-edge/js-client, pkg/src/index.js). Each test file runs in
+// 0.9.0) and ours.test.mjs (our @lineage-edge/js-client, pkg/dist/index.js). Each test file runs in
 // its own process. The Aqua is compiled by @fluencelabs/aqua-api 0.14.6 for js-client; for our
 // package only the generated file's `from '@fluencelabs/js-client'` line is changed
 // (harness.mjs `importGenerated`), i.e. existing Aqua compiled for js-client runs unchanged.

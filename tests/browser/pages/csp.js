@@ -1,6 +1,6 @@
 // Under `script-src 'self' 'wasm-unsafe-eval'`: connect, call the relay, report. Also records
 // that the policy is in force (eval is blocked) and every CSP violation the page caused.
-import { createClient, callAquaFunction } from "/pkg/src/index.js";
+import { createClient, callAquaFunction } from "/pkg/dist/index.js";
 import { IDENTIFY, ADD } from "./air.js";
 
 const violations = [];

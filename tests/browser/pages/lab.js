@@ -1,6 +1,6 @@
 // The page the browser tests drive through page.evaluate: one light peer per page, exposed as
 // `window.lab`. Every method returns plain JSON (errors as {error: {message, code, name}}).
-import * as lib from "/pkg/src/index.js";
+import * as lib from "/pkg/dist/index.js";
 
 const errorJson = (e) => ({
   name: e?.name,

@@ -6,7 +6,7 @@ self.onmessage = async ({ data }) => {
   const t0 = Date.now();
   let peer;
   try {
-    const lib = await import("/pkg/src/index.js");
+    const lib = await import("/pkg/dist/index.js");
     peer = await lib.createClient(data.relay, { defaultTtlMs: 20_000 });
     const identify = await lib.callAquaFunction({ script: IDENTIFY, config: { ttl: 20_000 }, peer, args: {}, fireAndForget: false });
     const out = {

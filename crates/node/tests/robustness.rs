@@ -154,6 +154,49 @@ async fn air_that_does_not_parse_is_rejected() {
     .await;
 }
 
+/// AquaVM recurses per nested instruction: a script past the limit is refused before it runs
+/// (a 1000-deep `seq` used to overflow the node's stack and abort the process).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn air_nested_too_deep_is_refused_not_run() {
+    within_timeout(async {
+        let node = TestNode::start(test_config()).await;
+        let key = Keypair::generate_ed25519();
+        let script = format!("{}(null){}", "(seq (null) ".repeat(999), ")".repeat(999));
+        let particle = Particle::new_signed(&key, &script, now_ms(), 30_000, None).unwrap();
+        let id = particle.id.clone();
+        send_raw_particle(&node, key, particle).await;
+        let line = wait_log(&["particle rejected", &id], PROMPTLY).await;
+        assert!(
+            line.contains("the script nests instructions 1000 deep; at most 500 levels are run"),
+            "{line}"
+        );
+        assert_node_serves(&node).await;
+        node.stop().await;
+    })
+    .await;
+}
+
+/// AquaVM recurses per `fold` element: a fold over 2 000 items on the node (a `for` in Aqua)
+/// needs far more stack than a runtime worker thread has; it runs on its own stack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fold_over_thousands_of_items_does_not_take_the_node_down() {
+    within_timeout(async {
+        let node = TestNode::start(test_config()).await;
+        let key = Keypair::generate_ed25519();
+        let items: Vec<String> = (0..2_000).map(|i| i.to_string()).collect();
+        let script = format!(
+            r#"(seq (call "{relay}" ("op" "array") [{items}] xs) (seq (fold xs i (seq (null) (next i))) (call "{relay}" ("op" "noop") [])))"#,
+            relay = node.peer_id,
+            items = items.join(" ")
+        );
+        let particle = Particle::new_signed(&key, &script, now_ms(), 30_000, None).unwrap();
+        send_raw_particle(&node, key, particle).await;
+        assert_node_serves(&node).await;
+        node.stop().await;
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Raw bytes on /fluence/particle/2.0.0 streams
 

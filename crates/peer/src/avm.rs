@@ -77,6 +77,43 @@ pub enum AvmError {
     CallResults(String),
     #[error("could not decode AquaVM call requests: {0}")]
     CallRequests(String),
+    /// The script nests instructions deeper than a run may (AquaVM recurses per level).
+    #[error("the script nests instructions {depth} deep; at most {max} levels are run")]
+    TooDeep { depth: usize, max: usize },
+}
+
+/// How deep a script may nest instructions (`(seq (seq …))`): AquaVM's parser and interpreter
+/// recurse per level. Compiled Aqua stays far below (tens of levels).
+pub const MAX_AIR_DEPTH: usize = 500;
+
+/// The deepest parenthesis nesting of `air`, outside string literals.
+///
+/// ```
+/// assert_eq!(lineage_peer::air_depth(r#"(seq (null) (call "a" ("s" "f") [")(("]))"#), 3);
+/// ```
+pub fn air_depth(air: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for c in air.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '(' | '[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Runs one AquaVM step.
@@ -93,7 +130,8 @@ pub enum AvmError {
 /// ```
 ///
 /// # Errors
-/// [`AvmError::Interpreter`] when AquaVM fails (bad AIR, bad data, a failed `(fail …)`).
+/// [`AvmError::Interpreter`] when AquaVM fails (bad AIR, bad data, a failed `(fail …)`);
+/// [`AvmError::TooDeep`] for a script nested deeper than [`MAX_AIR_DEPTH`] (AquaVM is not run).
 pub fn run_air(
     air: &str,
     prev_data: &[u8],
@@ -101,6 +139,13 @@ pub fn run_air(
     params: &AvmParams,
     call_results: &[(u32, CallResult)],
 ) -> Result<AvmOutcome, AvmError> {
+    let depth = air_depth(air);
+    if depth > MAX_AIR_DEPTH {
+        return Err(AvmError::TooDeep {
+            depth,
+            max: MAX_AIR_DEPTH,
+        });
+    }
     let results: HashMap<String, CallServiceResult> = call_results
         .iter()
         .map(|(id, r)| {
@@ -127,13 +172,15 @@ pub fn run_air(
         call_result_size_limit: CALL_RESULT_SIZE_LIMIT,
         hard_limit_enabled: false,
     };
-    let out = air::execute_air(
-        air.to_string(),
-        prev_data.to_vec(),
-        data.to_vec(),
-        run,
-        serialized,
-    );
+    let out = crate::platform::on_avm_stack(|| {
+        air::execute_air(
+            air.to_string(),
+            prev_data.to_vec(),
+            data.to_vec(),
+            run,
+            serialized,
+        )
+    });
     if out.ret_code != air::INTERPRETER_SUCCESS {
         return Err(AvmError::Interpreter {
             code: out.ret_code,
@@ -203,6 +250,59 @@ mod tests {
             particle_id: "2883f959-e9e7-4843-8c37-205d393ca372".into(),
             secret_key: [7; 32],
         }
+    }
+
+    /// A `fold` recurses per element: this one needs far more than the 2 MiB a test thread
+    /// (or the 8 MiB a main thread) has, so it passes only on the run's own stack.
+    #[test]
+    fn a_fold_over_thousands_of_items_runs_on_its_own_stack() {
+        let n = 3_000;
+        let air = r#"(seq (call %init_peer_id% ("op" "items") [] xs) (seq (fold xs i (seq (ap i last) (next i))) (call %init_peer_id% ("op" "done") [xs])))"#;
+        let first = run_air(air, &[], &[], &params(), &[]).expect("runs");
+        let id = first.call_requests[0].id;
+        let items: Vec<Value> = (0..n).map(|i| json!(i)).collect();
+        let second = run_air(
+            air,
+            &first.data,
+            &[],
+            &params(),
+            &[(id, CallResult::Ok(Value::Array(items)))],
+        )
+        .expect("the fold runs");
+        assert_eq!(second.call_requests[0].function_name, "done");
+        assert_eq!(
+            second.call_requests[0].arguments[0]
+                .as_array()
+                .map(Vec::len),
+            Some(n)
+        );
+    }
+
+    #[test]
+    fn a_script_nested_past_the_limit_is_refused_before_aquavm_runs() {
+        let nested = |depth: usize| {
+            format!(
+                "{}(null){}",
+                "(seq (null) ".repeat(depth - 1),
+                ")".repeat(depth - 1)
+            )
+        };
+        assert_eq!(air_depth(&nested(MAX_AIR_DEPTH)), MAX_AIR_DEPTH);
+        run_air(&nested(MAX_AIR_DEPTH), &[], &[], &params(), &[])
+            .expect("the deepest allowed script runs");
+        let too_deep = nested(MAX_AIR_DEPTH + 1);
+        assert_eq!(
+            run_air(&too_deep, &[], &[], &params(), &[]).err(),
+            Some(AvmError::TooDeep {
+                depth: MAX_AIR_DEPTH + 1,
+                max: MAX_AIR_DEPTH
+            })
+        );
+        // Parentheses inside string literals do not count.
+        assert_eq!(
+            air_depth(r#"(seq (null) (call "a" ("s" "f") ["((((\"(("]))"#),
+            3
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ mod platform;
 mod services;
 mod sig;
 
-pub use avm::{run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet};
+pub use avm::{
+    air_depth, run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet,
+    MAX_AIR_DEPTH,
+};
 pub use host::{Handled, Outgoing, ParticleKey, ParticleLimits, Peer, PeerError, Rejected};
 pub use marine_host::MarineHost;
 pub use platform::{BoxFuture, Handler, MaybeSend, ParticleIdHook};

@@ -1,6 +1,7 @@
 //! What differs between native and wasm32 for the peer core — the one place in this crate
 //! that knows: natively, handlers and their pending answers may move between threads (`Send`);
 //! in a browser, JS callbacks and Promises are bound to their thread, so no `Send` is asked.
+//! And the stack AquaVM runs on.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,3 +48,21 @@ pub type ParticleIdHook = Box<dyn FnOnce(&str) + Send>;
 /// `debug.printParticleId`). `Send` natively.
 #[cfg(target_arch = "wasm32")]
 pub type ParticleIdHook = Box<dyn FnOnce(&str)>;
+
+/// The stack one AquaVM run gets natively: reserved per run, committed only as far as it is
+/// used (an ordinary call touches a few hundred KiB). AquaVM recurses per `fold` element and per
+/// nested instruction; the 8 MiB of a main thread overflow on a `for` over ~400 items.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) const AVM_STACK_BYTES: usize = 1 << 30;
+
+/// Runs `f` (an AquaVM step) on a stack of [`AVM_STACK_BYTES`], whatever thread calls it.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn on_avm_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::grow(AVM_STACK_BYTES, f)
+}
+
+/// On wasm32 AquaVM runs on the module's own stack, sized at link time (crates/web/build.rs).
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn on_avm_stack<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}

@@ -237,7 +237,9 @@ impl From<String> for HandlerEvent {
     }
 }
 
-/// Inbound: read every frame until the remote closes its side.
+/// Inbound: read the stream's one frame (the protocol sends one particle per stream), then wait
+/// for the remote to close its side. Bytes after the first frame fail the stream
+/// ([`CodecError::TrailingBytes`]) at once, so a stream never holds more than one frame.
 #[derive(Debug, Clone, Copy)]
 pub struct Inbound {
     max_frame: usize,
@@ -259,23 +261,30 @@ impl InboundUpgrade<Stream> for Inbound {
     fn upgrade_inbound(self, mut stream: Stream, _: StreamProtocol) -> Self::Future {
         async move {
             let mut reader = FrameReader::new(self.max_frame);
-            let mut particles = Vec::new();
+            let mut particle = None;
             let mut buf = vec![0u8; 16 * 1024];
             loop {
                 let n = stream.read(&mut buf).await?;
                 if n == 0 {
                     break;
                 }
+                if particle.is_some() {
+                    return Ok(Err(CodecError::TrailingBytes { count: n }));
+                }
                 reader.push(&buf[..n]);
-                loop {
-                    match reader.next_particle() {
-                        Ok(Some(p)) => particles.push(p),
-                        Ok(None) => break,
-                        Err(e) => return Ok(Err(e)),
+                match reader.next_particle() {
+                    Ok(Some(p)) => {
+                        let extra = reader.buffered();
+                        if extra > 0 {
+                            return Ok(Err(CodecError::TrailingBytes { count: extra }));
+                        }
+                        particle = Some(p);
                     }
+                    Ok(None) => {}
+                    Err(e) => return Ok(Err(e)),
                 }
             }
-            Ok(reader.finish().map(|()| particles))
+            Ok(reader.finish().map(|()| particle.into_iter().collect()))
         }
         .boxed()
     }

@@ -464,6 +464,37 @@ async fn a_valid_frame_on_a_raw_stream_is_handled() {
     .await;
 }
 
+/// One particle per stream: a second frame on the same stream fails it at once (the node does
+/// not buffer frames until the stream closes), and neither particle runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_frame_on_one_stream_fails_the_stream() {
+    within_timeout(async {
+        let node = TestNode::start(test_config()).await;
+        let peer = RawPeer::connect(&node).await;
+        let key = Keypair::generate_ed25519();
+        let first = Particle::new_signed(&key, "(null)", now_ms(), 30_000, None).unwrap();
+        let second = Particle::new_signed(&key, "(null)", now_ms(), 30_000, None).unwrap();
+        let mut bytes = encode(&first);
+        bytes.extend(encode(&second));
+        // Not closed by us: the node ends the stream as soon as the second frame starts.
+        assert_eq!(write_raw(&peer, &bytes, false).await, Ended::Closed);
+        wait_log(
+            &[
+                "dropped a malformed particle stream",
+                &format!("peer={}", peer.peer_id),
+                "unexpected bytes after the frame",
+            ],
+            PROMPTLY,
+        )
+        .await;
+        assert!(log_lines(&["particle handled", &first.id]).is_empty());
+        assert!(log_lines(&["particle handled", &second.id]).is_empty());
+        peer.stop();
+        node.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversize_frame_is_refused_from_its_length_prefix() {
     within_timeout(async {

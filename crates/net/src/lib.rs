@@ -13,6 +13,7 @@
 //! ```
 
 pub mod client;
+mod pending;
 pub mod protocol;
 pub mod transport;
 
@@ -22,6 +23,7 @@ use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{connection_limits, identify, kad, ping, PeerId, StreamProtocol};
 
+pub use pending::{PendingPerIp, TooManyPending};
 pub use protocol::{ParticleBehaviour, ParticleEvent};
 
 /// The particle protocol id.
@@ -40,6 +42,8 @@ pub struct Behaviour {
     /// browsers); its routing table answers `kad.neighborhood`.
     pub kad: kad::Behaviour<kad::store::MemoryStore>,
     pub particles: ParticleBehaviour,
+    /// Before `limits`: a host past its share is refused before it takes a global pending slot.
+    pub pending_per_ip: PendingPerIp,
     pub limits: connection_limits::Behaviour,
 }
 
@@ -49,6 +53,9 @@ pub struct ConnectionLimits {
     pub max_established: u32,
     pub max_established_per_peer: u32,
     pub max_pending_incoming: u32,
+    /// Inbound connections still handshaking from one IP address (one host must not take all
+    /// of `max_pending_incoming`).
+    pub max_pending_incoming_per_ip: u32,
 }
 
 impl Default for ConnectionLimits {
@@ -58,6 +65,7 @@ impl Default for ConnectionLimits {
             max_established: 10_000,
             max_established_per_peer: 5,
             max_pending_incoming: 256,
+            max_pending_incoming_per_ip: 16,
         }
     }
 }
@@ -69,7 +77,7 @@ impl Behaviour {
             identify::Config::new(PROTOCOL_VERSION.to_string(), key.public())
                 .with_agent_version(agent.to_string()),
         );
-        let limits = connection_limits::ConnectionLimits::default()
+        let connection_limits = connection_limits::ConnectionLimits::default()
             .with_max_established(Some(limits.max_established))
             .with_max_established_per_peer(Some(limits.max_established_per_peer))
             .with_max_pending_incoming(Some(limits.max_pending_incoming));
@@ -84,7 +92,8 @@ impl Behaviour {
             ping: ping::Behaviour::new(ping::Config::new()),
             kad,
             particles: ParticleBehaviour::new(max_frame),
-            limits: connection_limits::Behaviour::new(limits),
+            pending_per_ip: PendingPerIp::new(limits.max_pending_incoming_per_ip),
+            limits: connection_limits::Behaviour::new(connection_limits),
         }
     }
 }

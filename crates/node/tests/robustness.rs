@@ -757,6 +757,41 @@ impl DialCounts {
     }
 }
 
+/// One host holding 256 sockets open without ever handshaking used to fill the node's pending
+/// limit, so nobody else could connect. Now it gets its per-IP share (16) and other hosts still
+/// connect and are served. (127.0.0.2 is the holding host; clients come from 127.0.0.1.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_that_never_handshake_do_not_lock_out_other_hosts() {
+    within_timeout(async {
+        let node = TestNode::start(test_config()).await;
+        let port = node
+            .tcp
+            .iter()
+            .find_map(|p| match p {
+                libp2p::multiaddr::Protocol::Tcp(port) => Some(port),
+                _ => None,
+            })
+            .expect("tcp port");
+        let target: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        let mut held = Vec::new();
+        for _ in 0..256 {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket
+                .bind(([127, 0, 0, 2], 0).into())
+                .expect("bind 127.0.0.2");
+            if let Ok(stream) = socket.connect(target).await {
+                held.push(stream);
+            }
+        }
+        assert!(held.len() >= 200, "only {} sockets opened", held.len());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_node_serves(&node).await;
+        drop(held);
+        node.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_than_five_connections_from_one_peer_are_denied() {
     within_timeout(async {

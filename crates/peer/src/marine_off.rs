@@ -11,7 +11,9 @@ use crate::services::{CallContext, ServiceError, Services};
 
 /// Hosts no Marine service (this build has no wasmi runtime).
 #[derive(Debug, Default)]
-pub struct MarineHost;
+pub struct MarineHost {
+    _none: (),
+}
 
 impl MarineHost {
     pub(crate) fn hosts(&self, _service_id: &str) -> bool {

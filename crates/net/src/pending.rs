@@ -95,12 +95,11 @@ impl NetworkBehaviour for PendingPerIp {
 
     fn handle_established_inbound_connection(
         &mut self,
-        connection_id: ConnectionId,
+        _connection_id: ConnectionId,
         _peer: PeerId,
         _local_addr: &Multiaddr,
         _remote_addr: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.done(connection_id);
         Ok(dummy::ConnectionHandler)
     }
 
@@ -115,6 +114,8 @@ impl NetworkBehaviour for PendingPerIp {
         Ok(dummy::ConnectionHandler)
     }
 
+    /// A connection stops pending once it is established or has failed (also when another
+    /// behaviour denied it).
     fn on_swarm_event(&mut self, event: FromSwarm) {
         match event {
             FromSwarm::ConnectionEstablished(e) => self.done(e.connection_id),

@@ -173,16 +173,12 @@ impl NetworkBehaviour for ParticleBehaviour {
         event: THandlerOutEvent<Self>,
     ) {
         let event = match event {
-            Ok(HandlerEvent::Received(Ok(particles))) => {
-                for particle in particles {
-                    self.events
-                        .push_back(ToSwarm::GenerateEvent(ParticleEvent::Received {
-                            from: peer,
-                            particle,
-                        }));
-                }
-                return;
-            }
+            // A stream closed before any frame carries nothing to report.
+            Ok(HandlerEvent::Received(Ok(None))) => return,
+            Ok(HandlerEvent::Received(Ok(Some(particle)))) => ParticleEvent::Received {
+                from: peer,
+                particle,
+            },
             Ok(HandlerEvent::Received(Err(error))) => {
                 ParticleEvent::Malformed { from: peer, error }
             }
@@ -221,12 +217,12 @@ fn upgrade_error(e: &StreamUpgradeError<io::Error>) -> String {
 /// What a connection handler reports.
 #[derive(Debug)]
 pub enum HandlerEvent {
-    Received(Result<Vec<Particle>, CodecError>),
+    Received(Result<Option<Particle>, CodecError>),
     Sent(String),
 }
 
-impl From<Result<Vec<Particle>, CodecError>> for HandlerEvent {
-    fn from(r: Result<Vec<Particle>, CodecError>) -> Self {
+impl From<Result<Option<Particle>, CodecError>> for HandlerEvent {
+    fn from(r: Result<Option<Particle>, CodecError>) -> Self {
         HandlerEvent::Received(r)
     }
 }
@@ -254,7 +250,7 @@ impl UpgradeInfo for Inbound {
 }
 
 impl InboundUpgrade<Stream> for Inbound {
-    type Output = Result<Vec<Particle>, CodecError>;
+    type Output = Result<Option<Particle>, CodecError>;
     type Error = io::Error;
     type Future = BoxFuture<'static, Result<Self::Output, io::Error>>;
 
@@ -284,7 +280,7 @@ impl InboundUpgrade<Stream> for Inbound {
                     Err(e) => return Ok(Err(e)),
                 }
             }
-            Ok(reader.finish().map(|()| particle.into_iter().collect()))
+            Ok(reader.finish().map(|()| particle))
         }
         .boxed()
     }

@@ -78,7 +78,7 @@ pub struct MarineHost {
 impl MarineHost {
     /// Whether `service_id` (an id or an alias) names a hosted Marine service.
     pub(crate) fn hosts(&self, service_id: &str) -> bool {
-        self.services.contains_key(&self.resolve_alias(service_id))
+        self.services.contains_key(self.resolve_alias(service_id))
     }
 
     /// Calls `function` of the hosted service `service_id` (an id or an alias).
@@ -89,7 +89,7 @@ impl MarineHost {
         args: Vec<Value>,
         ctx: &CallContext,
     ) -> Result<Value, ServiceError> {
-        let resolved = self.resolve_alias(service_id);
+        let resolved = self.resolve_alias(service_id).to_string();
         let no_service = || ServiceError::NoService {
             service: service_id.into(),
             function: function.into(),
@@ -114,17 +114,14 @@ impl MarineHost {
             })
     }
 
-    /// The service id an alias names, or `id` itself.
-    pub(crate) fn resolve_alias(&self, id: &str) -> String {
-        self.aliases
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_string())
+    /// The service id an alias names, or `id` itself (no allocation: every builtin call asks).
+    pub(crate) fn resolve_alias<'a>(&'a self, id: &'a str) -> &'a str {
+        self.aliases.get(id).map_or(id, String::as_str)
     }
 
     /// Who owns the service `id` (or the service an alias names).
     pub(crate) fn owner_of(&self, id: &str) -> Option<PeerId> {
-        self.services.get(&self.resolve_alias(id)).map(|e| e.owner)
+        self.services.get(self.resolve_alias(id)).map(|e| e.owner)
     }
 
     /// Loads a Marine service from stored modules (dependencies first, facade last).
@@ -323,14 +320,13 @@ pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext)
                 .collect::<Vec<_>>()))
         }
         "remove" => a.str(0).and_then(|id| {
-            let id = s.marine.resolve_alias(id);
+            let id = s.marine.resolve_alias(id).to_string();
             match s.marine.services.get(&id) {
                 Some(e) if e.owner != ctx.init_peer_id && ctx.init_peer_id != s.peer_id => {
                     Err(a.fail(format!("Only the creator of service '{id}' can remove it")))
                 }
                 Some(_) => {
-                    s.marine.services.remove(&id);
-                    s.marine.aliases.retain(|_, v| *v != id);
+                    s.marine.remove_service(&id);
                     Ok(Value::Null)
                 }
                 None => Err(a.fail(format!("Service with id '{id}' not found"))),
@@ -402,7 +398,7 @@ pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext)
             let e = s
                 .marine
                 .services
-                .get(&id)
+                .get(id)
                 .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
             serde_json::to_value(e.service.interface()).map_err(|e| a.fail(e.to_string()))
         }),

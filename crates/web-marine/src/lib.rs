@@ -67,7 +67,7 @@ impl MarineService {
     /// `callParametersJson` (optional) is what the module's `get_call_parameters()` returns,
     /// as JSON (`{particle: {id, init_peer_id, timestamp, ttl, …}, service_id, host_id,
     /// tetraplets, …}`; missing fields are empty). Throws an `Error` with a stable `code`
-    /// (`NO_FUNCTION`, `OUT_OF_FUEL`, `TRAP`, `ARGUMENT_TYPE`, `BAD_ARGUMENT`, …).
+    /// (`NO_SUCH_FUNCTION`, `OUT_OF_FUEL`, `TRAP`, `ARGUMENT_TYPE`, `BAD_ARGUMENT`, …).
     #[wasm_bindgen(js_name = callJson)]
     pub fn call_json(
         &mut self,
@@ -75,12 +75,6 @@ impl MarineService {
         args_json: &str,
         call_parameters_json: Option<String>,
     ) -> Result<String, JsValue> {
-        if self.inner.interface().function(function).is_none() {
-            return Err(js_error(
-                "NO_FUNCTION",
-                &format!("the service has no function '{function}'"),
-            ));
-        }
         let args: serde_json::Value = serde_json::from_str(args_json)
             .map_err(|e| js_error("BAD_ARGUMENT", &format!("arguments are not JSON: {e}")))?;
         if let Some(json) = call_parameters_json {

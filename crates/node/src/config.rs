@@ -5,7 +5,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use lineage_peer::ParticleLimits;
 use serde::Deserialize;
+
+use crate::exec::ExecLimits;
 
 /// Command line of `lineage-node` (every flag also reads a `LINEAGE_NODE_*` variable).
 #[derive(Debug, Parser)]
@@ -67,6 +70,9 @@ pub struct Flags {
     /// receipts). Off by default.
     #[arg(long, env = "LINEAGE_NODE_LEGACY_SIGNATURES")]
     pub legacy_signatures: bool,
+    /// Worker threads running particles [default: one per CPU core].
+    #[arg(long, env = "LINEAGE_NODE_WORKERS")]
+    pub workers: Option<usize>,
     /// Log filter (`info`, `debug`, `lineage_node=debug,libp2p=info`, …).
     #[arg(long, env = "LINEAGE_NODE_LOG", default_value = "info")]
     pub log: String,
@@ -89,6 +95,43 @@ struct FileConfig {
     http_requests_per_sec: Option<u32>,
     metadata_dir: Option<PathBuf>,
     legacy_signatures: Option<bool>,
+    #[serde(default)]
+    limits: LimitsFile,
+}
+
+/// The `[limits]` table: what particles and their senders may cost the node.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    workers: Option<usize>,
+    workers_per_peer: Option<usize>,
+    particles_in_flight: Option<usize>,
+    particles_per_peer: Option<usize>,
+    queued_per_peer: Option<usize>,
+    bytes_held: Option<usize>,
+    particle_exec_ms: Option<u64>,
+    particle_calls: Option<u64>,
+    particle_data_bytes: Option<usize>,
+    max_clock_skew_ms: Option<u64>,
+    max_ttl_ms: Option<u32>,
+    fuel_per_call: Option<u64>,
+}
+
+/// Marine fuel per service call on the node: ≈ 45 ms of a release build's interpreter on the
+/// 2-core CI machine (`lineage service call tests/fixtures/spin.wasm spin '[1]' --fuel
+/// 200000000`), where the Marine library's default (2·10⁹) is ten times that — and a debug
+/// build is ~800× slower still.
+pub const NODE_FUEL_PER_CALL: u64 = 200_000_000;
+
+/// The node's particle budget: 2 s of execution, 10 000 service calls and 16 MiB of data per
+/// particle, nox's TTL and skew bounds.
+pub fn node_particle_limits() -> ParticleLimits {
+    ParticleLimits {
+        max_exec_ms: Some(2_000),
+        max_calls: Some(10_000),
+        max_data_bytes: Some(16 * 1024 * 1024),
+        ..ParticleLimits::default()
+    }
 }
 
 /// The node's effective configuration.
@@ -113,6 +156,12 @@ pub struct NodeConfig {
     pub metadata_dir: PathBuf,
     /// Accept legacy (data-only) signatures.
     pub legacy_signatures: bool,
+    /// Workers and caps on particles in flight (`[limits]`).
+    pub exec: ExecLimits,
+    /// Each particle's budget and time bounds (`[limits]`).
+    pub particle: ParticleLimits,
+    /// Marine fuel per service call (`[limits] fuel_per_call`).
+    pub fuel_per_call: u64,
 }
 
 /// Reading the configuration failed.
@@ -156,7 +205,31 @@ impl NodeConfig {
             .clone()
             .or(file.metadata_dir)
             .unwrap_or_else(|| data_dir.join("metadata"));
+        let l = &file.limits;
+        let defaults = ExecLimits::default();
+        let exec = ExecLimits {
+            workers: flags.workers.or(l.workers).unwrap_or(defaults.workers),
+            workers_per_peer: l.workers_per_peer.unwrap_or(defaults.workers_per_peer),
+            particles_in_flight: l
+                .particles_in_flight
+                .unwrap_or(defaults.particles_in_flight),
+            particles_per_peer: l.particles_per_peer.unwrap_or(defaults.particles_per_peer),
+            queued_per_peer: l.queued_per_peer.unwrap_or(defaults.queued_per_peer),
+            bytes_held: l.bytes_held.unwrap_or(defaults.bytes_held),
+        };
+        let pd = node_particle_limits();
+        let particle = ParticleLimits {
+            max_clock_skew_ms: l.max_clock_skew_ms.unwrap_or(pd.max_clock_skew_ms),
+            max_ttl_ms: l.max_ttl_ms.unwrap_or(pd.max_ttl_ms),
+            max_exec_ms: l.particle_exec_ms.or(pd.max_exec_ms),
+            max_calls: l.particle_calls.or(pd.max_calls),
+            max_data_bytes: l.particle_data_bytes.or(pd.max_data_bytes),
+        };
+        let fuel_per_call = l.fuel_per_call.unwrap_or(NODE_FUEL_PER_CALL);
         Ok(NodeConfig {
+            exec,
+            particle,
+            fuel_per_call,
             http_port: flags.http_port.or(file.http_port).unwrap_or(3030),
             http_requests_per_sec: flags
                 .http_requests_per_sec

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod config;
+pub mod exec;
 pub mod keys;
 pub mod lineage;
 pub mod node;

@@ -8,8 +8,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{identify, kad, Multiaddr, PeerId};
 use lineage_net::{BehaviourEvent, ParticleEvent};
-use lineage_particle::Particle;
-use lineage_peer::{now_ms, Peer, Rejected, Services};
+use lineage_peer::{now_ms, Peer, Rejected, Services, SharedServices};
 use serde_json::json;
 
 use std::sync::Arc;
@@ -17,6 +16,7 @@ use std::sync::Arc;
 use lineage_metadata::{Ledger, LedgerConfig};
 
 use crate::config::NodeConfig;
+use crate::exec::{Executor, Outcome};
 use crate::keys;
 use crate::lineage::{self, api::Api, gateway, gateway::GatewayConfig, store::RedbStore};
 
@@ -147,6 +147,7 @@ pub async fn run(
         "spell_version": "",
     });
     let mut services = Services::new(key.clone(), identify);
+    services.marine.limits.fuel_per_call = config.fuel_per_call;
 
     // Lineage metadata: the store, the Aqua service `transaction`, the HTTP gateway.
     let store = RedbStore::open(&config.metadata_dir.join("lineage.redb"))?;
@@ -186,14 +187,19 @@ pub async fn run(
             let _ = http_stopped.await;
         },
     ));
-    let mut peer = Peer::new(key, services).map_err(|e| NodeError::Other(e.to_string()))?;
+    let services = SharedServices::new(services);
+    let mut template =
+        Peer::new(key, services.clone()).map_err(|e| NodeError::Other(e.to_string()))?;
+    template.limits = config.particle;
+    let mut exec = Executor::new(template, config.exec);
+    tracing::debug!(workers = exec.stats().workers, "particle workers");
 
     let mut limiter = RateLimiter::new(config.particles_per_sec);
     tokio::pin!(shutdown);
 
     loop {
         // The peer's one scheduler: timer results (peer.timeout) and particle expiry.
-        let wakeup = peer.next_wakeup().map(|t| {
+        let wakeup = exec.next_wakeup().map(|t| {
             tokio::time::Instant::now() + Duration::from_millis(t.saturating_sub(now_ms()))
         });
         let sleep = async move {
@@ -217,13 +223,13 @@ pub async fn run(
                     }
                 }
                 SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
-                    peer.services.connected.insert(peer_id);
+                    services.lock().connected.insert(peer_id);
                     tracing::info!(peer = %peer_id, remote = %endpoint.get_remote_address(), "connected");
                 }
                 SwarmEvent::ConnectionClosed { peer_id, cause, num_established, .. } => {
                     if num_established == 0 {
-                        peer.services.connected.remove(&peer_id);
-                        limiter.forget(&peer_id);
+                        services.lock().connected.remove(&peer_id);
+                        limiter.prune(now_ms());
                     }
                     tracing::info!(peer = %peer_id, cause = ?cause, "disconnected");
                 }
@@ -240,9 +246,10 @@ pub async fn run(
                     }
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated { peer: routed, old_peer, .. })) => {
-                    peer.services.kad_peers.insert(routed);
+                    let mut s = services.lock();
+                    s.kad_peers.insert(routed);
                     if let Some(old) = old_peer {
-                        peer.services.kad_peers.remove(&old);
+                        s.kad_peers.remove(&old);
                     }
                     tracing::debug!(peer = %routed, "routing table updated");
                 }
@@ -252,8 +259,9 @@ pub async fn run(
                             tracing::warn!(peer = %from, particle = %particle.id, "rate limit: particle dropped");
                             continue;
                         }
-                        if let Some(handled) = handle_particle(&mut peer, from, particle) {
-                            dispatch(&mut swarm, handled);
+                        let id = particle.id.clone();
+                        if let Err(e) = exec.submit(from, particle) {
+                            tracing::warn!(peer = %from, particle = %id, reason = %e, "particle refused");
                         }
                     }
                     ParticleEvent::Malformed { from, error } => {
@@ -266,14 +274,14 @@ pub async fn run(
                 },
                 _ => {}
             },
-            () = sleep => {
-                for (key, r) in peer.wake(now_ms()) {
-                    match r {
-                        Ok(handled) => dispatch(&mut swarm, handled),
-                        Err(e) => tracing::info!(particle = %key.0, reason = %e, "timer result not delivered"),
+            Some(done) = exec.next_done() => {
+                for outcome in exec.finish(done) {
+                    if let Some(handled) = report(outcome) {
+                        dispatch(&mut swarm, handled);
                     }
                 }
             }
+            () = sleep => exec.wake(now_ms()),
         }
     }
     let _ = http_stop.send(());
@@ -285,17 +293,20 @@ pub async fn run(
     Ok(())
 }
 
-fn handle_particle(
-    peer: &mut Peer,
-    from: PeerId,
-    particle: Particle,
-) -> Option<lineage_peer::Handled> {
-    let id = particle.id.clone();
-    let started = std::time::Instant::now();
-    match peer.handle(particle, now_ms()) {
+/// Logs what a visit or timer produced; returns what to send.
+fn report(outcome: Outcome) -> Option<lineage_peer::Handled> {
+    let Outcome {
+        particle_id: id,
+        from,
+        result,
+        queued,
+        busy,
+    } = outcome;
+    let from = from.map_or_else(|| "timer".to_string(), |p| p.to_string());
+    match result {
         Ok(handled) => {
             tracing::debug!(particle = %id, %from, calls = handled.calls, sends = handled.sends.len(),
-                elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "particle handled");
+                queued_ms = queued.as_secs_f64() * 1e3, busy_ms = busy.as_secs_f64() * 1e3, "particle handled");
             Some(handled)
         }
         Err(e @ Rejected::Expired { .. }) => {
@@ -344,8 +355,13 @@ impl RateLimiter {
         }
     }
 
-    fn forget(&mut self, peer: &PeerId) {
-        self.buckets.remove(peer);
+    /// Forgets peers whose bucket has refilled (idle long enough that remembering them
+    /// changes nothing): a peer that reconnects does not get a fresh burst before that.
+    fn prune(&mut self, now_ms: u64) {
+        // An empty bucket (burst = 2 s of rate) is full again after 2 s, whatever the rate.
+        const REFILL_MS: u64 = 2_000;
+        self.buckets
+            .retain(|_, (_, last)| now_ms.saturating_sub(*last) <= REFILL_MS);
     }
 }
 
@@ -363,5 +379,18 @@ mod tests {
         assert!(l.allow(peer, 1_200), "two tokens refilled after 200 ms");
         let other = PeerId::random();
         assert!(l.allow(other, 1_000), "buckets are per peer");
+    }
+
+    #[test]
+    fn the_rate_limiter_remembers_a_peer_that_reconnects_until_its_bucket_refills() {
+        let peer = PeerId::random();
+        let mut l = RateLimiter::new(10);
+        while l.allow(peer, 1_000) {}
+        // The peer disconnects and reconnects at once: no fresh burst.
+        l.prune(1_050);
+        assert!(!l.allow(peer, 1_050), "still empty after a reconnect");
+        l.prune(3_100);
+        assert!(l.buckets.is_empty(), "idle past a full refill: forgotten");
+        assert!(l.allow(peer, 3_100));
     }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use std::{io, iter};
 
 use common::{
-    air, args, assert_node_serves, call_ok, connect, connect_with, log_lines, now_ms, test_config,
-    wait_log, TestNode,
+    air, args, assert_node_serves, call_ok, connect, connect_with, log_lines, now_ms,
+    send_raw_particle, test_config, wait_log, TestNode,
 };
 use futures::future::{self, Ready};
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
@@ -39,16 +39,6 @@ async fn within_timeout(test: impl std::future::Future<Output = ()>) {
     tokio::time::timeout(TEST_TIMEOUT, test)
         .await
         .expect("test finished in time");
-}
-
-/// Sends `particle` as is through a connected client and drives its swarm until it is written.
-async fn send_raw_particle(node: &TestNode, key: Keypair, particle: Particle) {
-    let client = connect_with(key, &node.tcp).await;
-    client.send_raw(particle);
-    client
-        .serve_for(Duration::from_millis(500))
-        .await
-        .expect("still connected");
 }
 
 // ---------------------------------------------------------------------------------------------

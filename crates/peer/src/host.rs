@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::avm::{run_air, AvmError, AvmParams, CallRequest, CallResult};
 use crate::platform::BoxFuture;
-use crate::services::{CallContext, Called, Services};
+use crate::services::{CallContext, Called, ServiceHost, Services};
 
 /// A particle to deliver to `to`.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,24 +52,58 @@ pub enum Rejected {
         "particle {id} asks for a ttl of {ttl} ms; this peer keeps particles at most {max_ms} ms"
     )]
     TtlTooLong { id: String, ttl: u32, max_ms: u32 },
+    /// The particle used up its budget on this peer ([`ParticleLimits`]); its state is freed
+    /// and later visits are refused until it expires.
+    #[error("particle {id} went over its budget on this peer: {budget}")]
+    OverBudget { id: String, budget: Budget },
 }
 
-/// How long a peer keeps particles, in time: what bounds the state a particle can make it
-/// hold (prev data, timers) by its sender's choice of timestamp and TTL.
+/// Which part of a particle's budget ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Budget {
+    #[error("more than {0} ms of execution (AquaVM and service calls, all visits)")]
+    Time(u64),
+    #[error("more than {0} service calls (all visits)")]
+    Calls(u64),
+    #[error("particle data of more than {0} bytes")]
+    DataBytes(usize),
+}
+
+/// What a particle may cost a peer: how long it is kept (bounding the state its sender can
+/// make the peer hold by the choice of timestamp and TTL) and, optionally, a budget across
+/// all its visits — execution time, service calls, data size. A particle over budget is
+/// dropped ([`Rejected::OverBudget`]).
+///
+/// ```
+/// use lineage_peer::ParticleLimits;
+/// let node = ParticleLimits { max_exec_ms: Some(2_000), max_calls: Some(10_000), ..ParticleLimits::default() };
+/// assert_eq!(node.max_ttl_ms, 600_000);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParticleLimits {
     /// How far a particle's timestamp may be ahead of this peer's clock.
     pub max_clock_skew_ms: u64,
     /// The longest TTL accepted.
     pub max_ttl_ms: u32,
+    /// Wall time a particle may spend on this peer (AquaVM rounds and service calls),
+    /// summed over its visits; checked between rounds.
+    pub max_exec_ms: Option<u64>,
+    /// Service calls a particle may make on this peer, summed over its visits.
+    pub max_calls: Option<u64>,
+    /// The largest particle data (AquaVM's trace) kept for a particle.
+    pub max_data_bytes: Option<usize>,
 }
 
 impl Default for ParticleLimits {
-    /// 5 minutes of clock skew (browsers' clocks drift), 10 minutes of TTL.
+    /// 5 minutes of clock skew (browsers' clocks drift), 10 minutes of TTL, no budget (a
+    /// light peer runs its own particles; the node sets one).
     fn default() -> Self {
         ParticleLimits {
             max_clock_skew_ms: 5 * 60 * 1000,
             max_ttl_ms: 10 * 60 * 1000,
+            max_exec_ms: None,
+            max_calls: None,
+            max_data_bytes: None,
         }
     }
 }
@@ -102,6 +136,11 @@ struct ParticleState {
     expires_at: u64,
     /// The particle without its data, to resume it when deferred results arrive.
     particle: Particle,
+    /// Spent so far on this peer, all visits: execution time (µs) and service calls.
+    spent_us: u64,
+    calls: u64,
+    /// Went over budget: data freed, visits refused until `expires_at`.
+    exhausted: Option<Budget>,
 }
 
 /// A call result due at a time (`peer.timeout`), kept by the peer's one scheduler.
@@ -134,24 +173,28 @@ const MAX_ROUNDS: usize = 10_000;
 /// (timers and pending answers), which every embedder — node, native client, browser —
 /// drives the same way: sleep until [`Peer::next_wakeup`] then call [`Peer::wake`], and poll
 /// [`Peer::poll_answers`].
-pub struct Peer {
+///
+/// `S` is where service calls go: the peer's own [`Services`], or services shared by
+/// several `Peer`s ([`crate::SharedServices`]) — the node keeps one `Peer` per particle so
+/// that different particles run on different threads (see [`Peer::sibling`]).
+pub struct Peer<S: ServiceHost = Services> {
     key: Keypair,
     peer_id: PeerId,
     seed: [u8; 32],
     particles: HashMap<ParticleKey, ParticleState>,
     timers: Vec<Timer>,
     pending: Vec<PendingAnswer>,
-    pub services: Services,
-    /// Time bounds on accepted particles.
+    pub services: S,
+    /// Bounds on accepted particles.
     pub limits: ParticleLimits,
 }
 
-impl Peer {
+impl<S: ServiceHost> Peer<S> {
     /// A peer with the Ed25519 `key` (its 32-byte seed is what AquaVM signs with).
     ///
     /// # Errors
     /// [`PeerError::NotEd25519`] when `key` is not an Ed25519 key.
-    pub fn new(key: Keypair, services: Services) -> Result<Peer, PeerError> {
+    pub fn new(key: Keypair, services: S) -> Result<Peer<S>, PeerError> {
         let ed = key
             .clone()
             .try_into_ed25519()
@@ -179,8 +222,40 @@ impl Peer {
         })
     }
 
+    /// A peer with the same identity and limits, no particles, and `services`: one more
+    /// worker's view of this peer (no key derivation).
+    ///
+    /// ```
+    /// use lineage_peer::{Peer, Services, SharedServices};
+    /// let key = libp2p_identity::Keypair::generate_ed25519();
+    /// let shared = SharedServices::new(Services::new(key.clone(), serde_json::json!({})));
+    /// let peer = Peer::new(key, shared.clone()).unwrap();
+    /// let other = peer.sibling(shared);
+    /// assert_eq!(other.peer_id(), peer.peer_id());
+    /// ```
+    pub fn sibling<T: ServiceHost>(&self, services: T) -> Peer<T> {
+        Peer {
+            key: self.key.clone(),
+            peer_id: self.peer_id,
+            seed: self.seed,
+            particles: HashMap::new(),
+            timers: Vec::new(),
+            pending: Vec::new(),
+            services,
+            limits: self.limits,
+        }
+    }
+
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// Bytes of particle data and scripts this peer keeps.
+    pub fn bytes_held(&self) -> usize {
+        self.particles
+            .values()
+            .map(|s| s.prev_data.len() + s.particle.script.len())
+            .sum()
     }
 
     pub fn keypair(&self) -> &Keypair {
@@ -228,6 +303,20 @@ impl Peer {
         })?;
 
         let key = (particle.id.clone(), particle.signature.clone());
+        if let Some(budget) = self.particles.get(&key).and_then(|s| s.exhausted) {
+            return Err(Rejected::OverBudget {
+                id: particle.id.clone(),
+                budget,
+            });
+        }
+        if let Some(max) = self.limits.max_data_bytes {
+            if particle.data.len() > max {
+                return Err(Rejected::OverBudget {
+                    id: particle.id.clone(),
+                    budget: Budget::DataBytes(max),
+                });
+            }
+        }
         let prev = self
             .particles
             .get(&key)
@@ -266,6 +355,12 @@ impl Peer {
                 now: now_ms,
             });
         };
+        if let Some(budget) = state.exhausted {
+            return Err(Rejected::OverBudget {
+                id: key.0.clone(),
+                budget,
+            });
+        }
         let (particle, prev, expires_at) = (
             state.particle.clone(),
             state.prev_data.clone(),
@@ -365,13 +460,36 @@ impl Peer {
             tetraplets: Vec::new(),
         };
         let mut handled = Handled::default();
+        let (spent_before, calls_before) = self
+            .particles
+            .get(&key)
+            .map_or((0, 0), |s| (s.spent_us, s.calls));
+        let started = self.limits.max_exec_ms.map(|_| web_time::Instant::now());
+        let spent = |calls: usize| {
+            let us = started.map_or(0, |t| t.elapsed().as_micros() as u64);
+            (spent_before.saturating_add(us), calls_before + calls as u64)
+        };
         for _ in 0..MAX_ROUNDS {
+            let (us, calls) = spent(handled.calls);
+            if let Some(budget) = self.over_budget(us, calls) {
+                self.exhaust(&key, budget, expires_at, &particle);
+                return Err(Rejected::OverBudget {
+                    id: particle.id.clone(),
+                    budget,
+                });
+            }
             let out = match run_air(&particle.script, &prev_data, &data, &params, &results) {
                 Ok(out) => out,
                 Err(source) => {
                     if let AvmError::Interpreter { data: kept, .. } = &source {
                         if !kept.is_empty() {
-                            self.keep(&key, kept.clone(), expires_at, &particle);
+                            self.keep(
+                                &key,
+                                kept.clone(),
+                                expires_at,
+                                &particle,
+                                spent(handled.calls),
+                            );
                         }
                     }
                     return Err(Rejected::Interpreter {
@@ -381,7 +499,21 @@ impl Peer {
                 }
             };
             prev_data = out.data;
-            self.keep(&key, prev_data.clone(), expires_at, &particle);
+            if let Some(max) = self.limits.max_data_bytes.filter(|m| prev_data.len() > *m) {
+                let budget = Budget::DataBytes(max);
+                self.exhaust(&key, budget, expires_at, &particle);
+                return Err(Rejected::OverBudget {
+                    id: particle.id.clone(),
+                    budget,
+                });
+            }
+            self.keep(
+                &key,
+                prev_data.clone(),
+                expires_at,
+                &particle,
+                spent(handled.calls),
+            );
             for pk in &out.next_peer_pks {
                 match pk.parse::<PeerId>() {
                     Ok(to) => handled.sends.push(Outgoing {
@@ -400,6 +532,15 @@ impl Peer {
                 return Ok(handled);
             }
             handled.calls += out.call_requests.len();
+            let (us, calls) = spent(handled.calls);
+            if let Some(budget) = self.over_budget(us, calls) {
+                self.exhaust(&key, budget, expires_at, &particle);
+                // What was already forwarded stays sent; nothing more runs here.
+                return Err(Rejected::OverBudget {
+                    id: particle.id.clone(),
+                    budget,
+                });
+            }
             results = Vec::with_capacity(out.call_requests.len());
             for req in out.call_requests {
                 let call_id = req.id;
@@ -421,6 +562,10 @@ impl Peer {
             }
             if results.is_empty() {
                 // Everything asked for comes later: the particle waits for `wake`/`poll_answers`.
+                let spent_now = spent(handled.calls);
+                if let Some(state) = self.particles.get_mut(&key) {
+                    (state.spent_us, state.calls) = spent_now;
+                }
                 return Ok(handled);
             }
             data = Vec::new();
@@ -475,9 +620,14 @@ impl Peer {
         prev_data: Vec<u8>,
         expires_at: u64,
         particle: &Particle,
+        (spent_us, calls): (u64, u64),
     ) {
         match self.particles.get_mut(key) {
-            Some(state) => state.prev_data = prev_data,
+            Some(state) => {
+                state.prev_data = prev_data;
+                state.spent_us = spent_us;
+                state.calls = calls;
+            }
             None => {
                 let particle = Particle {
                     data: Vec::new(),
@@ -489,10 +639,48 @@ impl Peer {
                         prev_data,
                         expires_at,
                         particle,
+                        spent_us,
+                        calls,
+                        exhausted: None,
                     },
                 );
             }
         }
+    }
+
+    /// Which budget `spent_us` of execution and `calls` service calls exceed, if any.
+    fn over_budget(&self, spent_us: u64, calls: u64) -> Option<Budget> {
+        if let Some(ms) = self.limits.max_exec_ms {
+            if spent_us > ms.saturating_mul(1000) {
+                return Some(Budget::Time(ms));
+            }
+        }
+        match self.limits.max_calls {
+            Some(max) if calls > max => Some(Budget::Calls(max)),
+            _ => None,
+        }
+    }
+
+    /// Frees a particle's data, timers and pending answers, and remembers (until it
+    /// expires) that it went over `budget`, so its later visits are refused at once.
+    fn exhaust(&mut self, key: &ParticleKey, budget: Budget, expires_at: u64, particle: &Particle) {
+        self.timers.retain(|t| t.particle != *key);
+        self.pending.retain(|p| p.particle != *key);
+        self.particles.insert(
+            key.clone(),
+            ParticleState {
+                prev_data: Vec::new(),
+                expires_at,
+                particle: Particle {
+                    data: Vec::new(),
+                    script: String::new(),
+                    ..particle.clone()
+                },
+                spent_us: 0,
+                calls: 0,
+                exhausted: Some(budget),
+            },
+        );
     }
 
     /// Frees the data, timers and pending answers of particles whose TTL has run out; returns
@@ -545,6 +733,79 @@ mod tests {
     }
 
     const NOW: u64 = 1_700_000_000_000;
+
+    /// A script that calls `cb.got` once per item of a 50-item array, one call per round.
+    const FIFTY_CALLS: &str = r#"
+        (seq
+          (call %init_peer_id% ("op" "array") [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49] items)
+          (fold items i
+            (seq (call %init_peer_id% ("cb" "got") [i]) (next i))))"#;
+
+    #[test]
+    fn a_particle_over_its_call_budget_is_dropped_and_its_later_visits_refused() {
+        let (mut peer, seen) = peer_with_recorder();
+        peer.limits.max_calls = Some(10);
+        let particle = peer.new_particle(FIFTY_CALLS, NOW, 10_000).expect("signs");
+        let err = peer.handle(particle.clone(), NOW).expect_err("over budget");
+        assert!(
+            matches!(
+                &err,
+                Rejected::OverBudget {
+                    budget: Budget::Calls(10),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let calls = seen.lock().expect("lock").len();
+        assert!(calls <= 10, "stopped at the budget: {calls} calls made");
+        assert_eq!(peer.bytes_held(), 0, "its data is freed");
+        let again = peer.handle(particle, NOW + 1).expect_err("refused");
+        assert!(matches!(again, Rejected::OverBudget { .. }), "{again}");
+        assert_eq!(seen.lock().expect("lock").len(), calls, "nothing more ran");
+        // The same script in a new particle has its own budget; with room it completes.
+        peer.limits.max_calls = Some(100);
+        let fresh = peer.new_particle(FIFTY_CALLS, NOW, 10_000).expect("signs");
+        peer.handle(fresh, NOW).expect("within budget");
+        assert_eq!(seen.lock().expect("lock").len(), calls + 50);
+        // Freed with the particle's TTL like any other.
+        assert_eq!(peer.expire(NOW + 10_000), 2);
+    }
+
+    #[test]
+    fn a_particle_over_its_time_or_data_budget_is_dropped() {
+        let (mut peer, seen) = peer_with_recorder();
+        peer.limits.max_exec_ms = Some(0);
+        let particle = peer.new_particle(FIFTY_CALLS, NOW, 10_000).expect("signs");
+        let err = peer.handle(particle, NOW).expect_err("over budget");
+        assert!(
+            matches!(
+                &err,
+                Rejected::OverBudget {
+                    budget: Budget::Time(0),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(seen.lock().expect("lock").len() < 50);
+
+        let (mut peer, _) = peer_with_recorder();
+        peer.limits.max_data_bytes = Some(64);
+        let particle = peer.new_particle(FIFTY_CALLS, NOW, 10_000).expect("signs");
+        let err = peer.handle(particle, NOW).expect_err("trace too big");
+        assert!(
+            matches!(
+                &err,
+                Rejected::OverBudget {
+                    budget: Budget::DataBytes(64),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(peer.bytes_held(), 0);
+    }
 
     #[test]
     fn peer_timeout_waits_on_the_scheduler_and_wake_delivers_it() {

@@ -21,10 +21,12 @@ pub use avm::{
     air_depth, run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet,
     MAX_AIR_DEPTH,
 };
-pub use host::{Handled, Outgoing, ParticleKey, ParticleLimits, Peer, PeerError, Rejected};
+pub use host::{Budget, Handled, Outgoing, ParticleKey, ParticleLimits, Peer, PeerError, Rejected};
 pub use marine_host::MarineHost;
 pub use platform::{BoxFuture, Handler, MaybeSend, ParticleIdHook};
-pub use services::{handler, Answer, CallContext, Called, ServiceError, Services};
+pub use services::{
+    handler, Answer, CallContext, Called, ServiceError, ServiceHost, Services, SharedServices,
+};
 
 /// Wall-clock milliseconds since the Unix epoch (works in browsers too): the time particles use.
 pub fn now_ms() -> u64 {

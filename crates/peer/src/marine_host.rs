@@ -6,12 +6,13 @@
 //! as js-client does, with "no service".
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use libp2p_identity::PeerId;
 use lineage_marine::{
     CallParameters, Limits, ModuleConfig, ParticleParameters, SecurityTetraplet, Service,
-    ServiceConfig,
+    ServiceConfig, ServiceInterface,
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -49,10 +50,40 @@ struct StoredModule {
 }
 
 struct MarineEntry {
-    service: Service,
+    /// Locked per call, outside the lock of the peer's services (see [`MarineCall`]).
+    service: Arc<Mutex<Service>>,
+    /// The service's interface, readable while a call runs.
+    interface: ServiceInterface,
     blueprint_id: String,
     owner: PeerId,
     aliases: Vec<String>,
+}
+
+/// A call of a hosted Marine service, ready to run ([`MarineHost::prepare`]).
+pub(crate) struct MarineCall {
+    service: Arc<Mutex<Service>>,
+    params: CallParameters,
+    service_id: String,
+    function: String,
+}
+
+impl MarineCall {
+    /// Runs the call; concurrent calls of the same service wait for each other (a service's
+    /// memory is one instance's), calls of different services do not.
+    pub(crate) fn run(self, args: Vec<Value>) -> Result<Value, ServiceError> {
+        let mut service = self
+            .service
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        service.set_call_parameters(self.params);
+        service
+            .call_json(&self.function, &Value::Array(args))
+            .map_err(|e| ServiceError::Failed {
+                service: self.service_id,
+                function: self.function,
+                message: e.to_string(),
+            })
+    }
 }
 
 /// The Marine side of a peer's [`Services`]: stored modules, blueprints, services, aliases.
@@ -81,37 +112,38 @@ impl MarineHost {
         self.services.contains_key(self.resolve_alias(service_id))
     }
 
-    /// Calls `function` of the hosted service `service_id` (an id or an alias).
-    pub(crate) fn call(
-        &mut self,
+    /// Prepares a call of `function` of the hosted service `service_id` (an id or an
+    /// alias): checks it exists, builds its call parameters. [`MarineCall::run`] then runs
+    /// it — without this host borrowed, so a long call holds only its own service.
+    ///
+    /// # Errors
+    /// [`ServiceError::NoService`] / [`ServiceError::NoFunction`].
+    pub(crate) fn prepare(
+        &self,
         service_id: &str,
         function: &str,
-        args: Vec<Value>,
         ctx: &CallContext,
-    ) -> Result<Value, ServiceError> {
-        let resolved = self.resolve_alias(service_id).to_string();
-        let no_service = || ServiceError::NoService {
-            service: service_id.into(),
-            function: function.into(),
-        };
-        let entry = self.services.get_mut(&resolved).ok_or_else(no_service)?;
-        if entry.service.interface().function(function).is_none() {
+    ) -> Result<MarineCall, ServiceError> {
+        let resolved = self.resolve_alias(service_id);
+        let entry = self
+            .services
+            .get(resolved)
+            .ok_or_else(|| ServiceError::NoService {
+                service: service_id.into(),
+                function: function.into(),
+            })?;
+        if entry.interface.function(function).is_none() {
             return Err(ServiceError::NoFunction {
                 service: service_id.into(),
                 function: function.into(),
             });
         }
-        entry
-            .service
-            .set_call_parameters(call_parameters(&resolved, entry.owner, ctx));
-        entry
-            .service
-            .call_json(function, &Value::Array(args))
-            .map_err(|e| ServiceError::Failed {
-                service: service_id.to_string(),
-                function: function.to_string(),
-                message: e.to_string(),
-            })
+        Ok(MarineCall {
+            service: Arc::clone(&entry.service),
+            params: call_parameters(resolved, entry.owner, ctx),
+            service_id: service_id.to_string(),
+            function: function.to_string(),
+        })
     }
 
     /// The service id an alias names, or `id` itself (no allocation: every builtin call asks).
@@ -163,7 +195,8 @@ impl MarineHost {
         self.services.insert(
             service_id.clone(),
             MarineEntry {
-                service,
+                interface: service.interface().clone(),
+                service: Arc::new(Mutex::new(service)),
                 blueprint_id: blueprint_id.to_string(),
                 owner,
                 aliases: Vec::new(),
@@ -190,7 +223,8 @@ impl MarineHost {
         self.services.insert(
             service_id.to_string(),
             MarineEntry {
-                service,
+                interface: service.interface().clone(),
+                service: Arc::new(Mutex::new(service)),
                 blueprint_id: String::new(),
                 owner,
                 aliases: Vec::new(),
@@ -400,7 +434,7 @@ pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext)
                 .services
                 .get(id)
                 .ok_or_else(|| a.fail(format!("Service with id '{id}' not found")))?;
-            serde_json::to_value(e.service.interface()).map_err(|e| a.fail(e.to_string()))
+            serde_json::to_value(&e.interface).map_err(|e| a.fail(e.to_string()))
         }),
         "info" => a.str(0).and_then(|id| {
             s.marine

@@ -9,6 +9,15 @@ use serde_json::Value;
 use crate::builtins::{Args, R};
 use crate::services::{CallContext, ServiceError, Services};
 
+/// A Marine call: none can be made in this build.
+pub(crate) enum MarineCall {}
+
+impl MarineCall {
+    pub(crate) fn run(self, _args: Vec<Value>) -> Result<Value, ServiceError> {
+        match self {}
+    }
+}
+
 /// Hosts no Marine service (this build has no wasmi runtime).
 #[derive(Debug, Default)]
 pub struct MarineHost {
@@ -20,13 +29,12 @@ impl MarineHost {
         false
     }
 
-    pub(crate) fn call(
-        &mut self,
+    pub(crate) fn prepare(
+        &self,
         service_id: &str,
         function: &str,
-        _args: Vec<Value>,
         _ctx: &CallContext,
-    ) -> Result<Value, ServiceError> {
+    ) -> Result<MarineCall, ServiceError> {
         Err(ServiceError::NoService {
             service: service_id.into(),
             function: function.into(),

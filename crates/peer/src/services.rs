@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::avm::Tetraplet;
 use crate::builtins;
-use crate::marine_host::MarineHost;
+use crate::marine_host::{MarineCall, MarineHost};
 use crate::platform::{BoxFuture, Handler, MaybeSend};
 use crate::ParticleKey;
 
@@ -81,6 +81,12 @@ pub fn handler(
 pub enum Called {
     Value(Value),
     Later(BoxFuture<Result<Value, String>>),
+}
+
+/// Where [`Services::route`] sent a call.
+enum Routed {
+    Done(Result<Called, ServiceError>),
+    Marine(Box<MarineCall>, Vec<Value>),
 }
 
 /// Every service of a peer.
@@ -157,6 +163,21 @@ impl Services {
         args: Vec<Value>,
         ctx: &CallContext,
     ) -> Result<Called, ServiceError> {
+        match self.route(service_id, function, args, ctx) {
+            Routed::Done(r) => r,
+            Routed::Marine(call, args) => call.run(args).map(Called::Value),
+        }
+    }
+
+    /// Answers a call, except a Marine service's: that is handed back to run without these
+    /// services borrowed.
+    fn route(
+        &mut self,
+        service_id: &str,
+        function: &str,
+        args: Vec<Value>,
+        ctx: &CallContext,
+    ) -> Routed {
         let failed = |message: String| ServiceError::Failed {
             service: service_id.to_string(),
             function: function.to_string(),
@@ -172,22 +193,93 @@ impl Services {
             .get_mut(&key)
             .and_then(|m| m.get_mut(service_id))
         {
-            return answered(h(function, args, ctx));
+            return Routed::Done(answered(h(function, args, ctx)));
         }
         if let Some(h) = self.handlers.get_mut(service_id) {
-            return answered(h(function, args, ctx));
+            return Routed::Done(answered(h(function, args, ctx)));
         }
         if self.marine.hosts(service_id) {
-            return self
-                .marine
-                .call(service_id, function, args, ctx)
-                .map(Called::Value);
+            return match self.marine.prepare(service_id, function, ctx) {
+                Ok(call) => Routed::Marine(Box::new(call), args),
+                Err(e) => Routed::Done(Err(e)),
+            };
         }
-        builtins::call(self, service_id, function, args, ctx).map(Called::Value)
+        Routed::Done(builtins::call(self, service_id, function, args, ctx).map(Called::Value))
     }
 
     /// Whether a handler is registered for `service_id`.
     pub fn has_handler(&self, service_id: &str) -> bool {
         self.handlers.contains_key(service_id)
+    }
+}
+
+/// Where a [`crate::Peer`] sends its service calls.
+pub trait ServiceHost {
+    /// Calls `service_id.function` as [`Services::call`] does.
+    ///
+    /// # Errors
+    /// [`ServiceError`] with the message the caller's `catch` will see.
+    fn call(
+        &mut self,
+        service_id: &str,
+        function: &str,
+        args: Vec<Value>,
+        ctx: &CallContext,
+    ) -> Result<Called, ServiceError>;
+}
+
+impl ServiceHost for Services {
+    fn call(
+        &mut self,
+        service_id: &str,
+        function: &str,
+        args: Vec<Value>,
+        ctx: &CallContext,
+    ) -> Result<Called, ServiceError> {
+        Services::call(self, service_id, function, args, ctx)
+    }
+}
+
+/// [`Services`] shared by several [`crate::Peer`]s (one per particle, on worker threads):
+/// each call holds the lock only for itself, so AquaVM rounds of different particles run in
+/// parallel.
+///
+/// ```
+/// use lineage_peer::{Services, SharedServices};
+/// let key = libp2p_identity::Keypair::generate_ed25519();
+/// let shared = SharedServices::new(Services::new(key, serde_json::json!({})));
+/// shared.lock().connected.clear();
+/// ```
+#[derive(Clone)]
+pub struct SharedServices(std::sync::Arc<std::sync::Mutex<Services>>);
+
+impl SharedServices {
+    pub fn new(services: Services) -> SharedServices {
+        SharedServices(std::sync::Arc::new(std::sync::Mutex::new(services)))
+    }
+
+    /// The services, locked. A handler that panicked while holding the lock does not make
+    /// the services unusable: the panic is the handler's, the registry is intact.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Services> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl ServiceHost for SharedServices {
+    fn call(
+        &mut self,
+        service_id: &str,
+        function: &str,
+        args: Vec<Value>,
+        ctx: &CallContext,
+    ) -> Result<Called, ServiceError> {
+        // The lock is held to answer builtins and handlers, not while a Marine service runs.
+        let routed = self.lock().route(service_id, function, args, ctx);
+        match routed {
+            Routed::Done(r) => r,
+            Routed::Marine(call, args) => call.run(args).map(Called::Value),
+        }
     }
 }

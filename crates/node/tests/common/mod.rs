@@ -19,6 +19,7 @@ use libp2p::{Multiaddr, PeerId};
 use lineage_net::client::Client;
 use lineage_node::config::NodeConfig;
 use lineage_node::node::{self, Started};
+use lineage_particle::Particle;
 use serde_json::Value;
 
 /// Particle TTL of test calls.
@@ -162,6 +163,9 @@ pub fn test_config() -> NodeConfig {
         bootstrap: Vec::new(),
         particles_per_sec: 500,
         max_frame_bytes: lineage_particle::DEFAULT_MAX_FRAME_SIZE,
+        exec: lineage_node::exec::ExecLimits::default(),
+        particle: lineage_node::config::node_particle_limits(),
+        fuel_per_call: lineage_node::config::NODE_FUEL_PER_CALL,
     }
 }
 
@@ -307,6 +311,16 @@ pub async fn connect_with(key: Keypair, relay: &Multiaddr) -> Client {
     .await
     .expect("connected within 10 s")
     .expect("connected")
+}
+
+/// Sends `particle` as is through a connected client and drives its swarm until it is written.
+pub async fn send_raw_particle(node: &TestNode, key: Keypair, particle: Particle) {
+    let client = connect_with(key, &node.tcp).await;
+    client.send_raw(particle);
+    client
+        .serve_for(Duration::from_millis(500))
+        .await
+        .expect("still connected");
 }
 
 /// Runs `script` with `args` and returns the result (panics on errors; at most TTL_MS + 5 s).

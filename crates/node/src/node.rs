@@ -195,6 +195,7 @@ pub async fn run(
     tracing::debug!(workers = exec.stats().workers, "particle workers");
 
     let mut limiter = RateLimiter::new(config.particles_per_sec);
+    let mut remote_ips: HashMap<libp2p::swarm::ConnectionId, std::net::IpAddr> = HashMap::new();
     tokio::pin!(shutdown);
 
     loop {
@@ -222,11 +223,15 @@ pub async fn run(
                         on_start(Started::Ready);
                     }
                 }
-                SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                SwarmEvent::ConnectionEstablished { peer_id, endpoint, connection_id, .. } => {
+                    if let Some(ip) = ip_of(endpoint.get_remote_address()) {
+                        remote_ips.insert(connection_id, ip);
+                    }
                     services.lock().connected.insert(peer_id);
                     tracing::info!(peer = %peer_id, remote = %endpoint.get_remote_address(), "connected");
                 }
-                SwarmEvent::ConnectionClosed { peer_id, cause, num_established, .. } => {
+                SwarmEvent::ConnectionClosed { peer_id, cause, num_established, connection_id, .. } => {
+                    remote_ips.remove(&connection_id);
                     if num_established == 0 {
                         services.lock().connected.remove(&peer_id);
                         limiter.prune(now_ms());
@@ -237,11 +242,15 @@ pub async fn run(
                     tracing::debug!(remote = %send_back_addr, %error, "incoming connection failed");
                 }
                 SwarmEvent::ListenerError { error, .. } => tracing::warn!(%error, "listener error"),
-                // Nodes (peers serving Kademlia) join the routing table with their listen addresses.
-                SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }))
+                // Nodes (peers serving Kademlia) join the routing table with their listen
+                // addresses — only those at the IP their connection comes from: a peer cannot
+                // make this node dial somewhere else (another host, a private range) by
+                // announcing it.
+                SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received { peer_id, info, connection_id }))
                     if info.protocols.contains(&kad::PROTOCOL_NAME) =>
                 {
-                    for addr in info.listen_addrs {
+                    let from = remote_ips.get(&connection_id).copied();
+                    for addr in own_addresses(from, info.listen_addrs, &peer_id) {
                         swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                     }
                 }
@@ -320,6 +329,33 @@ fn report(outcome: Outcome) -> Option<lineage_peer::Handled> {
     }
 }
 
+/// The IP address a multiaddr starts with (`/ip4/…`, `/ip6/…`; `None` for DNS names).
+fn ip_of(addr: &Multiaddr) -> Option<std::net::IpAddr> {
+    match addr.iter().next()? {
+        Protocol::Ip4(ip) => Some(ip.into()),
+        Protocol::Ip6(ip) => Some(ip.into()),
+        _ => None,
+    }
+}
+
+/// The announced addresses of `peer` at `from`, the IP its connection comes from.
+fn own_addresses(
+    from: Option<std::net::IpAddr>,
+    announced: Vec<Multiaddr>,
+    peer: &PeerId,
+) -> Vec<Multiaddr> {
+    announced
+        .into_iter()
+        .filter(|addr| {
+            let kept = from.is_some() && ip_of(addr) == from;
+            if !kept {
+                tracing::debug!(%peer, %addr, "announced address not at the peer's own IP; not kept");
+            }
+            kept
+        })
+        .collect()
+}
+
 /// Sends what a particle produced.
 fn dispatch(swarm: &mut libp2p::Swarm<lineage_net::Behaviour>, handled: lineage_peer::Handled) {
     for send in handled.sends {
@@ -379,6 +415,27 @@ mod tests {
         assert!(l.allow(peer, 1_200), "two tokens refilled after 200 ms");
         let other = PeerId::random();
         assert!(l.allow(other, 1_000), "buckets are per peer");
+    }
+
+    #[test]
+    fn only_addresses_at_the_connections_own_ip_are_kept() {
+        let peer = PeerId::random();
+        let addrs: Vec<Multiaddr> = [
+            "/ip4/203.0.113.7/tcp/7777",
+            "/ip4/203.0.113.7/tcp/9999/ws",
+            "/ip4/10.0.0.1/tcp/7777",
+            "/ip4/127.0.0.1/tcp/22",
+            "/dns4/example.com/tcp/7777",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        let from = Some("203.0.113.7".parse().unwrap());
+        let kept = own_addresses(from, addrs.clone(), &peer);
+        assert_eq!(kept, addrs[..2].to_vec());
+        assert!(own_addresses(None, addrs.clone(), &peer).is_empty());
+        let local = own_addresses(Some("127.0.0.1".parse().unwrap()), addrs, &peer);
+        assert_eq!(local.len(), 1, "loopback only from loopback");
     }
 
     #[test]

@@ -206,7 +206,9 @@ async fn one_sender_cannot_hold_more_particles_than_its_quota() {
             line.contains(&hostile.public().to_peer_id().to_string()),
             "{line}"
         );
-        bad.serve_for(Duration::from_secs(1)).await.expect("still connected");
+        bad.serve_for(Duration::from_secs(1))
+            .await
+            .expect("still connected");
         let refused = log_lines(&["particle refused", "wait for a worker"]).len();
         assert!(
             refused >= 20,

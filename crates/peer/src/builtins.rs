@@ -2,6 +2,8 @@
 //! and nox answers with. The pure ones live here; `sig` is in `sig.rs`, `dist` and `srv` (which
 //! need the Marine host) in `marine_host.rs`.
 
+use std::collections::HashSet;
+
 use libp2p_identity::PeerId;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -46,11 +48,17 @@ pub(crate) fn call(
             }
             _ => Err(no_function()),
         },
-        "op" => op(function, &a).unwrap_or_else(|| Err(no_function())),
+        "op" => bounded(&a, op(function, &a).unwrap_or_else(|| Err(no_function()))),
         "math" => math(function, &a).unwrap_or_else(|| Err(no_function())),
         "cmp" => cmp(function, &a).unwrap_or_else(|| Err(no_function())),
-        "array" => array(function, &a).unwrap_or_else(|| Err(no_function())),
-        "json" => json_service(function, &a).unwrap_or_else(|| Err(no_function())),
+        "array" => bounded(
+            &a,
+            array(function, &a).unwrap_or_else(|| Err(no_function())),
+        ),
+        "json" => bounded(
+            &a,
+            json_service(function, &a).unwrap_or_else(|| Err(no_function())),
+        ),
         "debug" => match function {
             "stringify" => Ok(Value::String(match args.as_slice() {
                 [] => "\"<empty argument list>\"".to_string(),
@@ -68,6 +76,66 @@ pub(crate) fn call(
             function: function.into(),
         }),
     }
+}
+
+/// The most a builtin may build in one call (`op.concat*`, `array.*`, `json.*`): a script
+/// cannot double a value until the peer runs out of memory.
+pub const MAX_BUILT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Roughly the JSON size of `v`, counting no further than `limit` (so the count itself stays
+/// cheap on a huge value).
+fn built_size(v: &Value, limit: usize) -> usize {
+    let mut size = 0usize;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        size += match v {
+            Value::String(s) => s.len() + 2,
+            Value::Array(items) => {
+                stack.extend(items);
+                items.len() + 2
+            }
+            Value::Object(m) => {
+                for (k, v) in m {
+                    size += k.len() + 4;
+                    stack.push(v);
+                }
+                2
+            }
+            _ => 8,
+        };
+        if size > limit {
+            break;
+        }
+    }
+    size
+}
+
+/// `result`, unless it is bigger than [`MAX_BUILT_BYTES`].
+fn bounded(a: &Args, result: R) -> R {
+    let v = result?;
+    if built_size(&v, MAX_BUILT_BYTES) > MAX_BUILT_BYTES {
+        return Err(a.fail(format!(
+            "the result is larger than the {MAX_BUILT_BYTES} bytes a builtin may build"
+        )));
+    }
+    Ok(v)
+}
+
+/// Fails before building a value of more than [`MAX_BUILT_BYTES`] out of `parts`.
+fn within_build_limit<'v>(
+    a: &Args,
+    parts: impl Iterator<Item = &'v Value>,
+) -> Result<(), ServiceError> {
+    let mut total = 0usize;
+    for p in parts {
+        total = total.saturating_add(built_size(p, MAX_BUILT_BYTES));
+        if total > MAX_BUILT_BYTES {
+            return Err(a.fail(format!(
+                "the result would be larger than the {MAX_BUILT_BYTES} bytes a builtin may build"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Positional argument access with typed errors.
@@ -141,6 +209,9 @@ fn op(function: &str, a: &Args) -> Option<R> {
         },
         "array_length" => a.array(0).map(|v| json!(v.len())),
         "concat" => {
+            if let Err(e) = within_build_limit(a, a.args.iter()) {
+                return Some(Err(e));
+            }
             let mut out = Vec::new();
             for (i, v) in a.args.iter().enumerate() {
                 match v.as_array() {
@@ -155,6 +226,9 @@ fn op(function: &str, a: &Args) -> Option<R> {
             Ok(Value::Array(out))
         }
         "concat_strings" => {
+            if let Err(e) = within_build_limit(a, a.args.iter()) {
+                return Some(Err(e));
+            }
             let mut out = String::new();
             for (i, v) in a.args.iter().enumerate() {
                 match v.as_str() {
@@ -267,22 +341,27 @@ fn array(function: &str, a: &Args) -> Option<R> {
                 .ok_or_else(|| a.fail("sum needs integers that do not overflow"))
         }),
         "dedup" => strings(0).map(|v| json!(dedup(v))),
+        // Set lookups: linear in the inputs (a list scan per element made 2¹⁵ × 2¹⁵ take 19 s).
         "intersect" => (|| {
             let (x, y) = (strings(0)?, strings(1)?);
+            let y: HashSet<&String> = y.iter().collect();
             Ok(json!(dedup(
-                x.into_iter().filter(|e| y.contains(e)).collect()
+                x.iter().filter(|e| y.contains(e)).cloned().collect()
             )))
         })(),
         "diff" => (|| {
             let (x, y) = (strings(0)?, strings(1)?);
+            let y: HashSet<&String> = y.iter().collect();
             Ok(json!(dedup(
-                x.into_iter().filter(|e| !y.contains(e)).collect()
+                x.iter().filter(|e| !y.contains(e)).cloned().collect()
             )))
         })(),
         "sdiff" => (|| {
             let (x, y) = (strings(0)?, strings(1)?);
-            let mut out: Vec<String> = x.iter().filter(|e| !y.contains(e)).cloned().collect();
-            out.extend(y.iter().filter(|e| !x.contains(e)).cloned());
+            let (xs, ys): (HashSet<&String>, HashSet<&String>) =
+                (x.iter().collect(), y.iter().collect());
+            let mut out: Vec<String> = x.iter().filter(|e| !ys.contains(e)).cloned().collect();
+            out.extend(y.iter().filter(|e| !xs.contains(e)).cloned());
             Ok(json!(dedup(out)))
         })(),
         "slice" => (|| {
@@ -409,4 +488,100 @@ fn kad(s: &Services, function: &str, a: &Args) -> Option<R> {
         })(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::Called;
+
+    fn call(s: &mut Services, service: &str, function: &str, args: Vec<Value>) -> R {
+        let ctx = CallContext {
+            particle_id: "p".into(),
+            init_peer_id: s.peer_id,
+            timestamp: 0,
+            ttl: 10_000,
+            signature: vec![],
+            host_id: s.peer_id,
+            tetraplets: vec![],
+        };
+        match s.call(service, function, args, &ctx)? {
+            Called::Value(v) => Ok(v),
+            Called::Later(_) => panic!("builtins answer at once"),
+        }
+    }
+
+    fn services() -> Services {
+        Services::new(libp2p_identity::Keypair::generate_ed25519(), json!({}))
+    }
+
+    #[test]
+    fn set_builtins_are_linear_in_their_inputs() {
+        let mut s = services();
+        let xs: Vec<Value> = (0..1 << 15).map(|i| json!(format!("x{i}"))).collect();
+        let ys: Vec<Value> = (0..1 << 15).map(|i| json!(format!("x{}", i + 1))).collect();
+        let started = std::time::Instant::now();
+        let diff = call(&mut s, "array", "diff", vec![json!(xs), json!(ys)]).expect("diff");
+        assert_eq!(diff, json!(["x0"]));
+        let sdiff = call(&mut s, "array", "sdiff", vec![json!(xs), json!(ys)]).expect("sdiff");
+        assert_eq!(sdiff, json!(["x0", "x32768"]));
+        let both = call(
+            &mut s,
+            "array",
+            "intersect",
+            vec![json!(["a", "b", "a"]), json!(["a"])],
+        );
+        assert_eq!(both.expect("intersect"), json!(["a"]));
+        // A list scan per element took 19 s here; sets take milliseconds (debug: well under 5 s).
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn builtins_refuse_to_build_values_past_the_limit() {
+        let mut s = services();
+        // Doubling an array, as a script can in a loop: stops at the limit with a clear error.
+        let mut v = json!(vec!["0123456789abcdef"; 1024]);
+        let mut doublings = 0;
+        let err = loop {
+            match call(&mut s, "op", "concat", vec![v.clone(), v.clone()]) {
+                Ok(next) => {
+                    v = next;
+                    doublings += 1;
+                    assert!(doublings < 24, "never stopped");
+                }
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            err.to_string().contains("bytes a builtin may build"),
+            "{err}"
+        );
+        assert!(built_size(&v, usize::MAX) <= MAX_BUILT_BYTES);
+        let big = json!("x".repeat(MAX_BUILT_BYTES / 2 + 1));
+        let err = call(
+            &mut s,
+            "op",
+            "concat_strings",
+            vec![big.clone(), big.clone()],
+        )
+        .expect_err("too big");
+        assert!(
+            err.to_string().contains("bytes a builtin may build"),
+            "{err}"
+        );
+        let err = call(&mut s, "op", "array", vec![big.clone(), big]).expect_err("too big");
+        assert!(
+            err.to_string().contains("bytes a builtin may build"),
+            "{err}"
+        );
+        // Small values are untouched.
+        assert_eq!(
+            call(&mut s, "op", "concat_strings", vec![json!("a"), json!("b")]).expect("ab"),
+            json!("ab")
+        );
+    }
 }

@@ -17,4 +17,5 @@ pub mod config;
 pub mod exec;
 pub mod keys;
 pub mod lineage;
+pub mod metrics;
 pub mod node;

@@ -19,6 +19,7 @@ use crate::config::NodeConfig;
 use crate::exec::{Executor, Outcome};
 use crate::keys;
 use crate::lineage::{self, api::Api, gateway, gateway::GatewayConfig, store::RedbStore};
+use crate::metrics::Metrics;
 
 /// Agent string announced by identify and `peer.identify`.
 pub const AGENT: &str = concat!("lineage-node/", env!("CARGO_PKG_VERSION"));
@@ -175,6 +176,7 @@ pub async fn run(
         })?;
     tracing::debug!(addr = %http_bound, "http gateway");
     on_start(Started::Http(http_bound));
+    let metrics = Arc::new(Metrics::new());
     let (http_stop, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http_task = tokio::spawn(gateway::serve(
         http_listener,
@@ -183,6 +185,7 @@ pub async fn run(
             requests_per_sec: config.http_requests_per_sec,
             ..GatewayConfig::default()
         },
+        metrics.routes(),
         async move {
             let _ = http_stopped.await;
         },
@@ -220,6 +223,7 @@ pub async fn run(
                     tracing::debug!(address = %full, "listening");
                     on_start(Started::Listening(full));
                     if pending_listeners.remove(&listener_id) && pending_listeners.is_empty() {
+                        metrics.set_ready();
                         on_start(Started::Ready);
                     }
                 }
@@ -228,10 +232,12 @@ pub async fn run(
                         remote_ips.insert(connection_id, ip);
                     }
                     services.lock().connected.insert(peer_id);
+                    metrics.connections.inc();
                     tracing::info!(peer = %peer_id, remote = %endpoint.get_remote_address(), "connected");
                 }
                 SwarmEvent::ConnectionClosed { peer_id, cause, num_established, connection_id, .. } => {
                     remote_ips.remove(&connection_id);
+                    metrics.connections.dec();
                     if num_established == 0 {
                         services.lock().connected.remove(&peer_id);
                         limiter.prune(now_ms());
@@ -264,20 +270,29 @@ pub async fn run(
                 }
                 SwarmEvent::Behaviour(BehaviourEvent::Particles(event)) => match event {
                     ParticleEvent::Received { from, particle } => {
+                        metrics.particles_received.inc();
                         if !limiter.allow(from, now_ms()) {
+                            metrics.rejected("rate_limit");
                             tracing::warn!(peer = %from, particle = %particle.id, "rate limit: particle dropped");
                             continue;
                         }
                         let id = particle.id.clone();
                         if let Err(e) = exec.submit(from, particle) {
+                            metrics.rejected(e.reason());
                             tracing::warn!(peer = %from, particle = %id, reason = %e, "particle refused");
                         }
+                        metrics.exec(exec.stats());
                     }
                     ParticleEvent::Malformed { from, error } => {
+                        metrics.rejected("malformed");
                         tracing::warn!(peer = %from, %error, "dropped a malformed particle stream");
                     }
-                    ParticleEvent::Sent { to, particle_id } => tracing::debug!(particle = %particle_id, %to, "particle sent"),
+                    ParticleEvent::Sent { to, particle_id } => {
+                        metrics.particles_sent.inc();
+                        tracing::debug!(particle = %particle_id, %to, "particle sent");
+                    }
                     ParticleEvent::SendFailed { to, particle_id, reason } => {
+                        metrics.particles_send_failed.inc();
                         tracing::warn!(particle = %particle_id, %to, %reason, "particle not delivered");
                     }
                 },
@@ -285,10 +300,11 @@ pub async fn run(
             },
             Some(done) = exec.next_done() => {
                 for outcome in exec.finish(done) {
-                    if let Some(handled) = report(outcome) {
+                    if let Some(handled) = report(outcome, &metrics) {
                         dispatch(&mut swarm, handled);
                     }
                 }
+                metrics.exec(exec.stats());
             }
             () = sleep => exec.wake(now_ms()),
         }
@@ -303,7 +319,7 @@ pub async fn run(
 }
 
 /// Logs what a visit or timer produced; returns what to send.
-fn report(outcome: Outcome) -> Option<lineage_peer::Handled> {
+fn report(outcome: Outcome, metrics: &Metrics) -> Option<lineage_peer::Handled> {
     let Outcome {
         particle_id: id,
         from,
@@ -311,6 +327,21 @@ fn report(outcome: Outcome) -> Option<lineage_peer::Handled> {
         queued,
         busy,
     } = outcome;
+    if from.is_some() {
+        metrics.queue_seconds.observe(queued.as_secs_f64());
+    }
+    metrics.exec_seconds.observe(busy.as_secs_f64());
+    if let Err(e) = &result {
+        metrics.rejected(match e {
+            Rejected::Expired { .. } => "expired",
+            Rejected::BadSignature { .. } => "bad_signature",
+            Rejected::Interpreter { .. } => "interpreter",
+            Rejected::TooManyRounds { .. } => "too_many_rounds",
+            Rejected::FromTheFuture { .. } => "from_the_future",
+            Rejected::TtlTooLong { .. } => "ttl_too_long",
+            Rejected::OverBudget { .. } => "over_budget",
+        });
+    }
     let from = from.map_or_else(|| "timer".to_string(), |p| p.to_string());
     match result {
         Ok(handled) => {

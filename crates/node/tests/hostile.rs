@@ -226,3 +226,46 @@ async fn one_sender_cannot_hold_more_particles_than_its_quota() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_health_report_particles_and_rejections() {
+    within_timeout(async {
+        let node = TestNode::start(test_config()).await;
+        let (status, body) = common::http_get(&node, "/health").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""status":"ok""#), "{body}");
+        common::assert_node_serves(&node).await;
+        // A particle dated a year ahead: rejected, and counted by its reason.
+        let key = Keypair::generate_ed25519();
+        let ahead = Particle::new_signed(&key, "(null)", now_ms() + 365 * 86_400_000, 10_000, None)
+            .unwrap();
+        send_raw_particle(&node, key, ahead).await;
+        let (status, metrics) = common::http_get(&node, "/metrics").await;
+        assert_eq!(status, 200);
+        let value = |name: &str| -> f64 {
+            metrics
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {metrics}"))
+        };
+        assert!(value("lineage_particles_received_total") >= 2.0);
+        assert!(value("lineage_particles_sent_total") >= 1.0);
+        assert_eq!(
+            value(r#"lineage_particles_rejected_total{reason="from_the_future"}"#),
+            1.0
+        );
+        assert!(value("lineage_particle_exec_seconds_count") >= 1.0);
+        assert!(
+            metrics.contains("# TYPE lineage_connections gauge"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.trim_end().ends_with("# EOF"),
+            "OpenMetrics text ends with # EOF"
+        );
+        node.stop().await;
+    })
+    .await;
+}

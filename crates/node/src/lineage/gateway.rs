@@ -74,7 +74,7 @@ pub fn router<S: Store + 'static>(api: Api<S>, config: GatewayConfig) -> Router 
         .with_state(shared)
 }
 
-/// Serves on a bound listener until `shutdown` resolves.
+/// Serves on a bound listener until `shutdown` resolves; `extra` adds routes (`/metrics`).
 ///
 /// # Errors
 /// When accepting fails fatally.
@@ -82,11 +82,14 @@ pub async fn serve<S: Store + 'static>(
     listener: tokio::net::TcpListener,
     api: Api<S>,
     config: GatewayConfig,
+    extra: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(api, config).into_make_service_with_connect_info::<SocketAddr>(),
+        router(api, config)
+            .merge(extra)
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

@@ -135,6 +135,8 @@ pub struct TestNode {
     pub ws: Multiaddr,
     /// `/ip4/127.0.0.1/udp/N/webrtc-direct/certhash/…/p2p/…`
     pub webrtc: Multiaddr,
+    /// The HTTP gateway (`/api/v0/json-rpc`, `/ipfs`, `/metrics`, `/health`).
+    pub http: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: Option<tokio::sync::oneshot::Receiver<Result<(), String>>>,
     data_dir: PathBuf,
@@ -200,13 +202,14 @@ impl TestNode {
 
         let mut peer_id = None;
         let mut listening = Vec::new();
+        let mut http = None;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             match tokio::time::timeout_at(deadline, events.recv()).await {
                 Ok(Some(Started::PeerId(id))) => peer_id = Some(id),
                 Ok(Some(Started::Listening(addr))) => listening.push(addr),
                 Ok(Some(Started::Ready)) => break,
-                Ok(Some(Started::Http(_))) => {}
+                Ok(Some(Started::Http(addr))) => http = Some(addr),
                 Ok(None) => panic!("the node stopped while starting: {:?}", done_rx.await),
                 Err(_) => panic!("the node was not ready within 10 s"),
             }
@@ -246,6 +249,7 @@ impl TestNode {
             );
         }
         TestNode {
+            http: http.expect("Started::Http before Ready"),
             peer_id,
             tcp,
             ws,
@@ -321,6 +325,34 @@ pub async fn send_raw_particle(node: &TestNode, key: Keypair, particle: Particle
         .serve_for(Duration::from_millis(500))
         .await
         .expect("still connected");
+}
+
+/// `GET path` on the node's HTTP gateway: (status, body).
+pub async fn http_get(node: &TestNode, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(node.http)
+        .await
+        .expect("http connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("http write");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("http read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
 }
 
 /// Runs `script` with `args` and returns the result (panics on errors; at most TTL_MS + 5 s).

@@ -254,6 +254,9 @@ impl ServiceHost for Services {
 pub struct SharedServices(std::sync::Arc<std::sync::Mutex<Services>>);
 
 impl SharedServices {
+    // On wasm32 handlers are not `Send` (JS callbacks), so neither is this; there is one thread
+    // there, and the type is the same on every target.
+    #[allow(clippy::arc_with_non_send_sync)]
     pub fn new(services: Services) -> SharedServices {
         SharedServices(std::sync::Arc::new(std::sync::Mutex::new(services)))
     }

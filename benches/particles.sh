@@ -3,7 +3,12 @@
 # (concatOnRelay, compiled by aqua-api) through a running lineage-node on loopback:
 #   rust-client   our Rust client (lineage_net::client::Client)
 #   js-client     the anchor: @fluencelabs/js-client 0.9 against the same node
-# Prints particles/s and p50/p99 round trips with ratios. Usage: bash benches/particles.sh [seconds]
+# Prints particles/s and p50/p99 round trips with ratios; rust-client also at 1 000 clients, and
+# one client's round trips while a hostile client keeps heavy particles in flight. Per row: the
+# node's CPU time per round trip (/proc) beside its workers' time inside it (AquaVM rounds and
+# service calls, from /metrics), and throughput as a share of the CPU limit (2 cores ÷ the
+# measured node worker + client CPU time per round trip).
+# Usage: bash benches/particles.sh [seconds]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
@@ -29,25 +34,64 @@ WS=$(grep -m1 '^listening: .*/ws/' "$OUT/node.out" | cut -d' ' -f2)
 TCP=$(grep '^listening: ' "$OUT/node.out" | grep '/tcp/' | grep -v '/ws/' | head -1 | cut -d' ' -f2)
 step "node at $WS"
 
+HTTP=$(grep -m1 '^http: ' "$OUT/node.out" | cut -d' ' -f2)
+# The node's CPU seconds and its workers' busy seconds and visits (from /metrics), one JSON object.
+snap() {
+  local cpu
+  cpu=$(awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / t }' "/proc/$NODE/stat")
+  node -e '
+    fetch(process.argv[1]).then((r) => r.text()).then((t) => {
+      const v = (n) => Number((t.match(new RegExp("^" + n + " (\\S+)", "m")) || [])[1] || 0);
+      console.log(JSON.stringify({ cpu_s: Number(process.argv[2]), exec_s: v("lineage_particle_exec_seconds_sum"), visits: v("lineage_particle_exec_seconds_count") }));
+    });' "$HTTP/metrics" "$cpu"
+}
+# Runs one row: "$@" prints the row's JSON; the node's figures are merged in.
+row() {
+  local before after out
+  before=$(snap)
+  out=$("$@") || out='{"failed":true}'
+  after=$(snap)
+  node -e '
+    const [b, a, r] = process.argv.slice(1).map(JSON.parse);
+    console.log(JSON.stringify({ ...r, node_cpu_s: a.cpu_s - b.cpu_s, node_exec_s: a.exec_s - b.exec_s, node_visits: a.visits - b.visits }));' \
+    "$before" "$after" "$out" >>"$OUT/results.jsonl"
+}
+
 for n in 1 10 100; do
   step "rust-client x$n (tcp)"
-  "$BENCH_BIN" "$TCP" "$AIR" "$n" "$SECS" >>"$OUT/results.jsonl"
+  row "$BENCH_BIN" "$TCP" "$AIR" "$n" "$SECS"
   step "js-client x$n (ws)"
-  timeout $((SECS * 20 + 120)) node benches/particles/jsclient.mjs "$WS" "$AIR" "$n" "$SECS" 2>>"$OUT/js.err" >>"$OUT/results.jsonl" \
+  row timeout $((SECS * 20 + 120)) node benches/particles/jsclient.mjs "$WS" "$AIR" "$n" "$SECS" 2>>"$OUT/js.err" \
     || echo "{\"engine\":\"js-client\",\"clients\":$n,\"failed\":true}" >>"$OUT/results.jsonl"
 done
+step "rust-client x1000 (tcp)"
+row "$BENCH_BIN" "$TCP" "$AIR" 1000 "$SECS"
+step "rust-client x1 while a hostile client keeps 4 heavy particles in flight"
+"$BENCH_BIN" "$TCP" hostile 1 $((SECS + 2)) >"$OUT/hostile.json" &
+HOSTILE=$!
+sleep 1
+row "$BENCH_BIN" "$TCP" "$AIR" 1 "$SECS"
+wait $HOSTILE
+sed -i '$ s/"engine":"rust-client"/"engine":"rust+hostile"/' "$OUT/results.jsonl"
 
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);
-const f = (x, d = 1) => (x == null ? "-" : Number(x).toFixed(d));
+const f = (x, d = 1) => (x == null || Number.isNaN(Number(x)) ? "-" : Number(x).toFixed(d));
 console.log("\nclient -> node -> client Aqua call round trips on loopback (" + process.argv[2] + " s per row)");
-console.log("clients  engine        calls/s   p50 ms   p99 ms  errors  throughput vs js-client  p50 vs js-client");
-for (const n of [1, 10, 100]) {
+console.log("clients  engine         calls/s   p50 ms   p99 ms  errors  vs js: calls/s   p50 | node CPU ms/rt  worker ms/rt  CPU/worker  client CPU ms/rt  share of limit");
+for (const n of [1, 10, 100, 1000]) {
   const js = rows.find((r) => r.engine === "js-client" && r.clients === n && !r.failed);
   for (const r of rows.filter((r) => r.clients === n)) {
-    if (r.failed) { console.log(String(n).padEnd(9) + r.engine.padEnd(14) + "failed (see stderr)"); continue; }
+    if (r.failed) { console.log(String(n).padEnd(9) + String(r.engine || "?").padEnd(15) + "failed (see stderr)"); continue; }
     const tr = js ? (r.calls_per_s / js.calls_per_s).toFixed(2) + "x" : "-";
     const lr = js ? (r.p50_ms / js.p50_ms).toFixed(2) + "x" : "-";
-    console.log(String(n).padEnd(9) + r.engine.padEnd(14) + f(r.calls_per_s).padStart(7) + f(r.p50_ms, 2).padStart(9) + f(r.p99_ms, 2).padStart(9) + String(r.errors).padStart(8) + tr.padStart(25) + lr.padStart(18));
+    const calls = r.calls || 1;
+    const cpu = (r.node_cpu_s * 1e3) / calls, exec = (r.node_exec_s * 1e3) / calls;
+    const client = r.client_cpu_s != null ? (r.client_cpu_s * 1e3) / calls : null;
+    const limit = client != null ? 2000 / (exec + client) : null;
+    console.log(String(n).padEnd(9) + r.engine.padEnd(15) + f(r.calls_per_s).padStart(7) + f(r.p50_ms, 2).padStart(9) + f(r.p99_ms, 2).padStart(9) + String(r.errors).padStart(8)
+      + tr.padStart(16) + lr.padStart(7) + " |" + f(cpu, 3).padStart(15) + f(exec, 3).padStart(14) + f(cpu / exec, 2).padStart(12) + f(client, 3).padStart(18)
+      + (limit ? (((100 * r.calls_per_s) / limit).toFixed(0) + "%").padStart(16) : "-".padStart(16)));
   }
-}' "$OUT/results.jsonl" "$SECS"
+}
+console.log("targets (release): node CPU per round trip <= 1.25 x its worker time; throughput >= 80% of the limit; p99 < 50 ms at 100 clients and for rust+hostile");' "$OUT/results.jsonl" "$SECS"

@@ -2,6 +2,10 @@
 //! with N concurrent Rust clients (`lineage_net::client::Client`) against a running node.
 //! Usage (benches/particles.sh runs it): `particles <relay multiaddr> <air file> <N> <seconds>`.
 //! Prints one JSON line: particles/s and p50/p99 round-trip latency.
+//!
+//! With `<air file>` = `hostile`, it is the hostile client instead: N clients each keep 4 heavy
+//! particles (a fold of 300 relay calls, ≈ 1 s of a core each in a release build) in flight for
+//! `<seconds>`, and print how many they sent.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -21,8 +25,12 @@ fn main() {
     let relay: libp2p::Multiaddr = relay
         .parse()
         .unwrap_or_else(|e| fail(&format!("bad relay address: {e}")));
-    let air =
-        std::fs::read_to_string(air).unwrap_or_else(|e| fail(&format!("cannot read {air}: {e}")));
+    let hostile = air == "hostile";
+    let air = if hostile {
+        String::new()
+    } else {
+        std::fs::read_to_string(air).unwrap_or_else(|e| fail(&format!("cannot read {air}: {e}")))
+    };
     let n: usize = n
         .parse()
         .unwrap_or_else(|_| fail("clients must be a number"));
@@ -48,14 +56,38 @@ fn main() {
             )
             .await
             .unwrap_or_else(|e| fail(&e.to_string()));
-            clients.push(
+            clients.push((
+                key.clone(),
                 Client::connect(swarm, key, relay.clone())
                     .await
                     .unwrap_or_else(|e| fail(&e.to_string())),
-            );
+            ));
         }
         let connect_ms = t.elapsed().as_secs_f64() * 1e3;
         let deadline = Instant::now() + Duration::from_secs(secs);
+        if hostile {
+            let relay_id = lineage_net::peer_id_of(&relay).unwrap_or_else(|| fail("relay has no /p2p/"));
+            let xs: Vec<String> = (0..300).map(|i| i.to_string()).collect();
+            let script = format!(
+                r#"(seq (call "{relay_id}" ("op" "array") [{xs}] xs) (fold xs i (seq (call "{relay_id}" ("op" "noop") [i]) (next i))))"#,
+                xs = xs.join(" ")
+            );
+            let mut sent = 0u64;
+            while Instant::now() < deadline {
+                for (key, c) in &clients {
+                    for _ in 0..4 {
+                        let p = lineage_particle::Particle::new_signed(key, &script, now_ms(), 60_000, None)
+                            .unwrap_or_else(|e| fail(&e.to_string()));
+                        c.send_raw(p);
+                        sent += 1;
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            println!("{}", json!({"engine": "hostile", "clients": n, "heavy_particles_sent": sent}));
+            return;
+        }
+        let clients: Vec<Client> = clients.into_iter().map(|(_, c)| c).collect();
         let tasks: Vec<_> = clients
             .into_iter()
             .map(|c| {
@@ -81,6 +113,7 @@ fn main() {
             })
             .collect();
         let started = Instant::now();
+        let cpu_before = own_cpu_s();
         let mut all = Vec::new();
         let mut errors = 0;
         for t in tasks {
@@ -90,6 +123,7 @@ fn main() {
             }
         }
         let elapsed = started.elapsed().as_secs_f64();
+        let client_cpu_s = own_cpu_s() - cpu_before;
         all.sort_by(|a, b| a.total_cmp(b));
         let pct = |p: f64| {
             all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
@@ -101,10 +135,26 @@ fn main() {
             json!({
                 "engine": "rust-client", "clients": n, "calls": all.len(), "errors": errors,
                 "calls_per_s": all.len() as f64 / elapsed, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
-                "connect_ms_total": connect_ms,
+                "connect_ms_total": connect_ms, "client_cpu_s": client_cpu_s,
             })
         );
     });
+}
+
+/// CPU time (user + system) of this process so far, seconds (Linux `/proc/self/stat`, 100 Hz).
+fn own_cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn fail(msg: &str) -> ! {

@@ -105,7 +105,12 @@ fn main() {
                             Ok(Value::String(s)) if s == "ab" => {
                                 lat.push(t.elapsed().as_secs_f64() * 1e3)
                             }
-                            _ => errors += 1,
+                            other => {
+                                if errors == 0 {
+                                    eprintln!("bench: a call failed after {:?}: {other:?}", t.elapsed());
+                                }
+                                errors += 1
+                            }
                         }
                     }
                     (lat, errors)

@@ -55,8 +55,10 @@ impl Default for ExecLimits {
         ExecLimits {
             workers: 0,
             workers_per_peer: 0,
-            particles_in_flight: 20_000,
-            particles_per_peer: 1_000,
+            // A particle's state stays until its TTL runs out, so these count recent particles,
+            // not running ones: one client at the 500/s rate limit with 20 s TTLs keeps 10 000.
+            particles_in_flight: 100_000,
+            particles_per_peer: 10_000,
             queued_per_peer: 256,
             bytes_held: 1024 * 1024 * 1024,
         }

@@ -525,3 +525,24 @@ mod tests {
         assert_eq!(s.records()[1].as_ref().map(|r| r.name.as_str()), Some("P"));
     }
 }
+
+/// No byte string makes the IT section decoder panic (or allocate by a count it was told).
+/// Native only: see the proptest entry in Cargo.toml.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod prop {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_sections_are_decoded_or_refused(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+            let _ = super::decode(&bytes);
+        }
+
+        #[test]
+        fn sections_of_plausible_opcodes_are_decoded_or_refused(
+            bytes in proptest::collection::vec(prop_oneof![Just(0u8), Just(1), Just(2), Just(3), Just(0x7f), Just(0xff), any::<u8>()], 0..512)
+        ) {
+            let _ = super::decode(&bytes);
+        }
+    }
+}

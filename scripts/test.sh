@@ -43,7 +43,7 @@ LINEAGE_BIN="$CARGO_TARGET_DIR/debug/lineage" LINEAGE_NODE_BIN="$CARGO_TARGET_DI
   counted node --test tests/
 
 # One closing line over every runner: cargo's "test result" lines and node's "# pass/# fail".
-passed=$(grep -oE '(test result: ok\. [0-9]+ passed|^# pass [0-9]+)' "$LOG" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)
-failed=$(grep -oE '([0-9]+ failed;|^# fail [0-9]+)' "$LOG" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)
+passed=$(grep -aoE '(test result: ok\. [0-9]+ passed|^# pass [0-9]+)' "$LOG" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)
+failed=$(grep -aoE '([0-9]+ failed;|^# fail [0-9]+)' "$LOG" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}' || true)
 printf '\nall test stages passed in %ss\n' "$(( $(date +%s) - start ))"
 printf '%s passed, %s failed\n' "${passed:-0}" "${failed:-0}"

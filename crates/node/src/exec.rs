@@ -446,6 +446,10 @@ impl Executor {
             return;
         };
         slot.ready = false;
+        // Take neither unless both are there: a peer or a worker taken alone would be lost.
+        if slot.peer.is_none() || self.idle.is_empty() {
+            return;
+        }
         let (Some(peer), Some(worker)) = (slot.peer.take(), self.idle.pop()) else {
             return;
         };

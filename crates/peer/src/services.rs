@@ -89,6 +89,16 @@ enum Routed {
     Marine(Box<MarineCall>, Vec<Value>),
 }
 
+impl Routed {
+    /// The call's answer: as routed, or by running the Marine call.
+    fn finish(self) -> Result<Called, ServiceError> {
+        match self {
+            Routed::Done(r) => r,
+            Routed::Marine(call, args) => call.run(args).map(Called::Value),
+        }
+    }
+}
+
 /// Every service of a peer.
 pub struct Services {
     pub(crate) key: Keypair,
@@ -163,10 +173,7 @@ impl Services {
         args: Vec<Value>,
         ctx: &CallContext,
     ) -> Result<Called, ServiceError> {
-        match self.route(service_id, function, args, ctx) {
-            Routed::Done(r) => r,
-            Routed::Marine(call, args) => call.run(args).map(Called::Value),
-        }
+        self.route(service_id, function, args, ctx).finish()
     }
 
     /// Answers a call, except a Marine service's: that is handed back to run without these
@@ -280,9 +287,6 @@ impl ServiceHost for SharedServices {
     ) -> Result<Called, ServiceError> {
         // The lock is held to answer builtins and handlers, not while a Marine service runs.
         let routed = self.lock().route(service_id, function, args, ctx);
-        match routed {
-            Routed::Done(r) => r,
-            Routed::Marine(call, args) => call.run(args).map(Called::Value),
-        }
+        routed.finish()
     }
 }

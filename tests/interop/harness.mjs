@@ -5,7 +5,7 @@
 // Nothing here imports a client package at load time: `loadClient(name)` does, so a test file that
 // only uses our package never loads js-client (nor the Promise.withResolvers polyfill it needs).
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -202,6 +202,34 @@ export async function startNode({ bin = process.env.LINEAGE_NODE_BIN, args = [],
   node.peerId = ws.split("/p2p/")[1];
   node.httpUrl = httpUrl;
   return node;
+}
+
+const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+function base58(bytes) {
+  let n = BigInt("0x" + (Buffer.from(bytes).toString("hex") || "0"));
+  let s = "";
+  while (n > 0n) {
+    s = B58[Number(n % 58n)] + s;
+    n /= 58n;
+  }
+  for (const b of bytes) {
+    if (b !== 0) break;
+    s = "1" + s;
+  }
+  return s;
+}
+
+/**
+ * The libp2p peer id (base58, "12D3KooW…") of the Ed25519 key with this 32-byte seed — what
+ * `connectClient(…, { seed })` will be — computed before connecting, e.g. for the node's
+ * `--management-peer-id`.
+ */
+export function peerIdOfSeed(seed) {
+  const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.from(seed)]);
+  const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" })).export({ format: "der", type: "spki" });
+  const publicKey = spki.subarray(spki.length - 32);
+  // Identity multihash of the protobuf PublicKey { Type: Ed25519, Data: key }.
+  return base58(Buffer.concat([Buffer.from([0x00, 0x24, 0x08, 0x01, 0x12, 0x20]), publicKey]));
 }
 
 /** A fresh random Ed25519 seed (32 bytes), as js-client's `keyPair.source` takes it. */

@@ -22,6 +22,8 @@ import {
   fixtureBytes,
   importGenerated,
   loadClient,
+  peerIdOfSeed,
+  randomSeed,
   rewriteClientImport,
   startNode,
   teardown,
@@ -124,8 +126,11 @@ export function interopSuite(name, { skip = false } = {}) {
 
       before(async () => {
         await importAll();
-        node = await startNode();
-        client1 = await connectClient(kit, node.wsAddr);
+        // client1 holds the node's management key: by default only it (and the node) may deploy.
+        const adminSeed = randomSeed();
+        node = await startNode({ args: ["--management-peer-id", peerIdOfSeed(adminSeed)] });
+        client1 = await connectClient(kit, node.wsAddr, { seed: adminSeed });
+        assert.equal(client1.getPeerId(), peerIdOfSeed(adminSeed));
         client2 = await connectClient(kit, node.wsAddr);
         gen.echo.registerEcho(client2, {
           echo: (s, ctx) => {
@@ -217,6 +222,16 @@ export function interopSuite(name, { skip = false } = {}) {
         assert.equal(greeting.blueprint, blueprintDagJson("greeting", [greeting.module_hash]));
         assert.equal(greeting.blueprint_id, cidRawSha256(Buffer.from(greeting.blueprint)));
         assert.match(greeting.service_id, UUID);
+      });
+
+      test("a peer without the management key may not deploy (the node's default policy)", T, async () => {
+        await assert.rejects(
+          gen.services.deployService(client2, await fixtureBase64("greeting"), "greeting"),
+          (e) => {
+            assert.match(JSON.stringify(e?.message ?? e), /may not deploy here/);
+            return true;
+          },
+        );
       });
 
       test("the created service answers through `service Greeting` with the returned id", T, async () => {

@@ -359,10 +359,10 @@ struct Driver {
     on_state: Option<StateListener>,
     replies: HashMap<String, oneshot::Sender<Result<Value, ClientError>>>,
     /// Particles that could not be written while the relay was away, re-sent on reconnect.
-    unsent: Vec<Particle>,
+    unsent: Vec<Arc<Particle>>,
     /// The latest particle of each call still waiting, re-sent on reconnect (the relay may
     /// have lost it with the connection; AquaVM merges a duplicate without re-running calls).
-    latest: HashMap<String, Particle>,
+    latest: HashMap<String, Arc<Particle>>,
     redial_at: Option<u64>,
     dialing_since: Option<u64>,
     backoff: Duration,
@@ -475,9 +475,11 @@ impl Driver {
         }
     }
 
-    fn send(&mut self, swarm: &mut Swarm<Behaviour>, particle: Particle) {
+    fn send(&mut self, swarm: &mut Swarm<Behaviour>, particle: impl Into<Arc<Particle>>) {
+        let particle = particle.into();
         if self.core.is_waiting(&particle.id) {
-            self.latest.insert(particle.id.clone(), particle.clone());
+            self.latest
+                .insert(particle.id.clone(), Arc::clone(&particle));
         }
         if self.is_connected() {
             swarm.behaviour_mut().particles.send(self.relay, particle);
@@ -528,7 +530,7 @@ impl Driver {
                 self.set_state(ConnectionState::Connected);
                 let now = now_ms();
                 let unsent = std::mem::take(&mut self.unsent);
-                let again: Vec<Particle> = self
+                let again: Vec<Arc<Particle>> = self
                     .latest
                     .values()
                     .filter(|p| !unsent.iter().any(|u| u.id == p.id))

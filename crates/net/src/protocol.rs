@@ -4,6 +4,7 @@
 //! dropped for lack of a reader.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::{io, iter};
 
@@ -46,7 +47,7 @@ pub struct ParticleBehaviour {
     /// Peers with at least one open connection.
     connected: HashSet<PeerId>,
     /// Particles waiting for a connection we are dialing.
-    pending: HashMap<PeerId, Vec<Particle>>,
+    pending: HashMap<PeerId, Vec<Arc<Particle>>>,
     events: VecDeque<ToSwarm<ParticleEvent, Outbound>>,
 }
 
@@ -62,7 +63,11 @@ impl ParticleBehaviour {
     }
 
     /// Queues `particle` for `to`, dialing it if not connected (known addresses only).
-    pub fn send(&mut self, to: PeerId, particle: Particle) {
+    ///
+    /// Takes an `Arc` so a particle sent to many peers is held once, however many of them
+    /// are still being dialed; each stream encodes it when it writes.
+    pub fn send(&mut self, to: PeerId, particle: impl Into<Arc<Particle>>) {
+        let particle = particle.into();
         if self.connected.contains(&to) {
             self.events.push_back(ToSwarm::NotifyHandler {
                 peer_id: to,
@@ -151,7 +156,7 @@ impl NetworkBehaviour for ParticleBehaviour {
                             self.events.push_back(ToSwarm::GenerateEvent(
                                 ParticleEvent::SendFailed {
                                     to: peer,
-                                    particle_id: p.id,
+                                    particle_id: p.id.clone(),
                                     reason: format!(
                                         "peer is not connected and could not be dialed: {}",
                                         e.error
@@ -288,7 +293,7 @@ impl InboundUpgrade<Stream> for Inbound {
 
 /// Outbound: one particle, one frame, then close.
 #[derive(Debug)]
-pub struct Outbound(pub Particle);
+pub struct Outbound(pub Arc<Particle>);
 
 impl UpgradeInfo for Outbound {
     type Info = StreamProtocol;
@@ -309,7 +314,7 @@ impl OutboundUpgrade<Stream> for Outbound {
             stream.write_all(&frame).await?;
             stream.flush().await?;
             stream.close().await?;
-            Ok(self.0.id)
+            Ok(self.0.id.clone())
         }
         .boxed()
     }

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use lineage_peer::ParticleLimits;
+use lineage_peer::{DeployPolicy, ParticleLimits, Quotas};
 use serde::Deserialize;
 
 use crate::exec::ExecLimits;
@@ -73,6 +73,21 @@ pub struct Flags {
     /// Worker threads running particles [default: one per CPU core].
     #[arg(long, env = "LINEAGE_NODE_WORKERS")]
     pub workers: Option<usize>,
+    /// Who may deploy Marine modules and services (`dist.add_module`, `srv.create`):
+    /// `restricted` (the node itself, `--management-peer-id` and `--allow-deploy`) or `open`
+    /// (anyone) [default: restricted].
+    #[arg(long, env = "LINEAGE_NODE_DEPLOY_POLICY")]
+    pub deploy_policy: Option<DeployMode>,
+    /// The node's management key (a peer id): may deploy under the restricted policy.
+    #[arg(long, env = "LINEAGE_NODE_MANAGEMENT_PEER_ID")]
+    pub management_peer_id: Option<libp2p::PeerId>,
+    /// Further peers that may deploy under the restricted policy (repeatable).
+    #[arg(
+        long = "allow-deploy",
+        env = "LINEAGE_NODE_ALLOW_DEPLOY",
+        value_delimiter = ','
+    )]
+    pub allow_deploy: Vec<libp2p::PeerId>,
     /// Log filter (`info`, `debug`, `lineage_node=debug,libp2p=info`, …).
     #[arg(long, env = "LINEAGE_NODE_LOG", default_value = "info")]
     pub log: String,
@@ -97,6 +112,33 @@ struct FileConfig {
     legacy_signatures: Option<bool>,
     #[serde(default)]
     limits: LimitsFile,
+    #[serde(default)]
+    deploy: DeployFile,
+}
+
+/// `--deploy-policy` / `[deploy] policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployMode {
+    /// The node itself, its management key and the allow-list.
+    Restricted,
+    /// Anyone.
+    Open,
+}
+
+/// The `[deploy]` table: who may deploy Marine code and how much each may keep.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeployFile {
+    policy: Option<DeployMode>,
+    management_peer_id: Option<String>,
+    allow: Option<Vec<String>>,
+    modules_per_owner: Option<usize>,
+    module_bytes: Option<usize>,
+    blueprints_per_owner: Option<usize>,
+    services_per_owner: Option<usize>,
+    services: Option<usize>,
+    aliases_per_owner: Option<usize>,
 }
 
 /// The `[limits]` table: what particles and their senders may cost the node.
@@ -115,6 +157,7 @@ struct LimitsFile {
     max_clock_skew_ms: Option<u64>,
     max_ttl_ms: Option<u32>,
     fuel_per_call: Option<u64>,
+    service_memory_bytes: Option<u64>,
 }
 
 /// Marine fuel per service call on the node: ≈ 45 ms of a release build's interpreter on the
@@ -162,6 +205,14 @@ pub struct NodeConfig {
     pub particle: ParticleLimits,
     /// Marine fuel per service call (`[limits] fuel_per_call`).
     pub fuel_per_call: u64,
+    /// Linear memory one Marine service may grow to (`[limits] service_memory_bytes`); a call
+    /// that hits it leaves the service loaded afresh, its memory returned.
+    pub service_memory_bytes: u64,
+    /// Who may deploy Marine code (`--deploy-policy`, `[deploy]`): by default only the node
+    /// itself, its management key and the allow-list.
+    pub deploy: DeployPolicy,
+    /// What each deployer may keep (`[deploy]`).
+    pub quotas: Quotas,
 }
 
 /// Reading the configuration failed.
@@ -226,7 +277,17 @@ impl NodeConfig {
             max_data_bytes: l.particle_data_bytes.or(pd.max_data_bytes),
         };
         let fuel_per_call = l.fuel_per_call.unwrap_or(NODE_FUEL_PER_CALL);
+        let (deploy, quotas) =
+            deploy_config(flags, &file.deploy).map_err(|reason| ConfigError::Parse {
+                path: flags.config.clone().unwrap_or_default(),
+                reason,
+            })?;
         Ok(NodeConfig {
+            service_memory_bytes: l
+                .service_memory_bytes
+                .unwrap_or(lineage_marine::Limits::default().memory_bytes),
+            deploy,
+            quotas,
             exec,
             particle,
             fuel_per_call,
@@ -262,6 +323,45 @@ impl NodeConfig {
     }
 }
 
+/// The deploy policy and quotas from flags over the `[deploy]` table.
+fn deploy_config(flags: &Flags, d: &DeployFile) -> Result<(DeployPolicy, Quotas), String> {
+    let parse = |s: &str, key: &str| {
+        s.parse::<libp2p::PeerId>()
+            .map_err(|e| format!("[deploy] {key}: '{s}' is not a peer id: {e}"))
+    };
+    let mode = flags
+        .deploy_policy
+        .or(d.policy)
+        .unwrap_or(DeployMode::Restricted);
+    let policy = match mode {
+        DeployMode::Open => DeployPolicy::Open,
+        DeployMode::Restricted => {
+            let mut peers: Vec<libp2p::PeerId> = flags.allow_deploy.clone();
+            if flags.allow_deploy.is_empty() {
+                for s in d.allow.iter().flatten() {
+                    peers.push(parse(s, "allow")?);
+                }
+            }
+            match (flags.management_peer_id, &d.management_peer_id) {
+                (Some(id), _) => peers.push(id),
+                (None, Some(s)) => peers.push(parse(s, "management_peer_id")?),
+                (None, None) => {}
+            }
+            DeployPolicy::only(peers)
+        }
+    };
+    let q = Quotas::default();
+    let quotas = Quotas {
+        modules_per_owner: d.modules_per_owner.unwrap_or(q.modules_per_owner),
+        module_bytes: d.module_bytes.unwrap_or(q.module_bytes),
+        blueprints_per_owner: d.blueprints_per_owner.unwrap_or(q.blueprints_per_owner),
+        services_per_owner: d.services_per_owner.unwrap_or(q.services_per_owner),
+        services: d.services.unwrap_or(q.services),
+        aliases_per_owner: d.aliases_per_owner.unwrap_or(q.aliases_per_owner),
+    };
+    Ok((policy, quotas))
+}
+
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.into(),
@@ -271,4 +371,69 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.into(),
         reason: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: &[&str]) -> Result<NodeConfig, ConfigError> {
+        let mut argv = vec!["lineage-node", "--data-dir", "/tmp/lineage-config-test"];
+        argv.extend_from_slice(args);
+        NodeConfig::load(&Flags::parse_from(argv))
+    }
+
+    fn peer() -> libp2p::PeerId {
+        libp2p::identity::Keypair::generate_ed25519()
+            .public()
+            .to_peer_id()
+    }
+
+    #[test]
+    fn by_default_only_the_node_itself_may_deploy() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.deploy, DeployPolicy::only([]));
+        assert!(!config.deploy.allows(&peer()));
+        assert_eq!(config.quotas, Quotas::default());
+    }
+
+    #[test]
+    fn the_management_key_and_allow_list_may_deploy_or_anyone_when_open() {
+        let (admin, friend) = (peer(), peer());
+        let config = load(&[
+            "--management-peer-id",
+            &admin.to_string(),
+            "--allow-deploy",
+            &friend.to_string(),
+        ])
+        .unwrap();
+        assert_eq!(config.deploy, DeployPolicy::only([admin, friend]));
+        let open = load(&["--deploy-policy", "open"]).unwrap();
+        assert_eq!(open.deploy, DeployPolicy::Open);
+    }
+
+    #[test]
+    fn the_deploy_table_sets_policy_and_quotas_and_a_bad_peer_id_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("lineage-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let admin = peer();
+        let good = dir.join("good.toml");
+        std::fs::write(
+            &good,
+            format!("[deploy]\nmanagement_peer_id = \"{admin}\"\nservices_per_owner = 3\n"),
+        )
+        .unwrap();
+        let config = load(&["--config", good.to_str().unwrap()]).unwrap();
+        assert_eq!(config.deploy, DeployPolicy::only([admin]));
+        assert_eq!(config.quotas.services_per_owner, 3);
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[deploy]\nallow = [\"not-a-peer\"]\n").unwrap();
+        let e = load(&["--config", bad.to_str().unwrap()]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("[deploy] allow: 'not-a-peer' is not a peer id"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -3,9 +3,11 @@
 //! The swarm loop only moves frames; AquaVM rounds and service calls run here, on a pool of
 //! worker threads. Each particle (id + signature) has its own [`Peer`] — its state, timers and
 //! budget — sharing the node's [`SharedServices`]: a particle's visits run strictly in order
-//! (one worker at a time holds its `Peer`), different particles in parallel. Workers are handed
-//! out round-robin by sender, and one sender never holds more than
-//! [`ExecLimits::workers_per_peer`] of them, so a sender of slow particles delays only its own.
+//! (one worker at a time holds its `Peer`), different particles in parallel. A free worker goes
+//! to the waiting sender that has used the least worker time lately (decaying with a
+//! [`USAGE_HALF_LIFE`]), and one sender never holds more than [`ExecLimits::workers_per_peer`]
+//! of them: a sender of slow or many particles delays mostly its own, and a client making the
+//! odd trivial call goes ahead of one that keeps the workers busy.
 //!
 //! ```no_run
 //! # async fn demo(peer: lineage_peer::Peer<lineage_peer::SharedServices>, p: lineage_particle::Particle, from: libp2p::PeerId) {
@@ -176,7 +178,8 @@ pub struct Executor {
     slots: HashMap<ParticleKey, Slot>,
     wakeups: BTreeSet<(u64, ParticleKey)>,
     ready: HashMap<PeerId, VecDeque<ParticleKey>>,
-    turn: VecDeque<PeerId>,
+    /// Worker time each sender used lately.
+    usage: HashMap<PeerId, Usage>,
     running: HashMap<PeerId, usize>,
     queued: HashMap<PeerId, usize>,
     owned: HashMap<PeerId, usize>,
@@ -185,6 +188,23 @@ pub struct Executor {
     idle: Vec<usize>,
     done_tx: tmpsc::UnboundedSender<Done>,
     done_rx: tmpsc::UnboundedReceiver<Done>,
+}
+
+/// How fast a sender's worker time is forgiven: it counts half after this long.
+pub const USAGE_HALF_LIFE: Duration = Duration::from_secs(2);
+
+/// Worker seconds a sender used, decaying with [`USAGE_HALF_LIFE`].
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    seconds: f64,
+    at: Instant,
+}
+
+impl Usage {
+    fn now(&self, now: Instant) -> f64 {
+        let age = now.saturating_duration_since(self.at).as_secs_f64();
+        self.seconds * 0.5f64.powf(age / USAGE_HALF_LIFE.as_secs_f64())
+    }
 }
 
 /// Stack of a worker thread: Marine calls and serde run here (AquaVM has its own, see
@@ -218,7 +238,7 @@ impl Executor {
             slots: HashMap::new(),
             wakeups: BTreeSet::new(),
             ready: HashMap::new(),
-            turn: VecDeque::new(),
+            usage: HashMap::new(),
             running: HashMap::new(),
             queued: HashMap::new(),
             owned: HashMap::new(),
@@ -317,6 +337,10 @@ impl Executor {
     pub fn finish(&mut self, done: Done) -> Vec<Outcome> {
         self.idle.push(done.worker);
         let key = done.key;
+        if let Some(owner) = self.slots.get(&key).map(|s| s.owner) {
+            let busy: f64 = done.outcomes.iter().map(|o| o.busy.as_secs_f64()).sum();
+            self.charge(owner, busy);
+        }
         let Some(slot) = self.slots.get_mut(&key) else {
             self.pump();
             return done.outcomes;
@@ -325,6 +349,7 @@ impl Executor {
         if let Some(n) = self.running.get_mut(&owner) {
             *n = n.saturating_sub(1);
         }
+
         match done.peer {
             Some(peer) => {
                 let bytes = peer.bytes_held();
@@ -380,11 +405,26 @@ impl Executor {
             return;
         }
         slot.ready = true;
-        let queue = self.ready.entry(slot.owner).or_default();
-        if queue.is_empty() {
-            self.turn.push_back(slot.owner);
+        self.ready
+            .entry(slot.owner)
+            .or_default()
+            .push_back(key.clone());
+    }
+
+    /// Adds `seconds` of worker time to `owner`'s usage (and forgets long-idle senders).
+    fn charge(&mut self, owner: PeerId, seconds: f64) {
+        let now = Instant::now();
+        let u = self.usage.entry(owner).or_insert(Usage {
+            seconds: 0.0,
+            at: now,
+        });
+        *u = Usage {
+            seconds: u.now(now) + seconds,
+            at: now,
+        };
+        if self.usage.len() > 2 * self.owned.len() + 1024 {
+            self.usage.retain(|_, u| u.now(now) > 1e-6);
         }
-        queue.push_back(key.clone());
     }
 
     fn remove(&mut self, key: &ParticleKey) {
@@ -412,32 +452,31 @@ impl Executor {
         }
     }
 
-    /// Hands ready particles to idle workers: senders in turn, each below its worker share.
+    /// Hands ready particles to idle workers: each to the waiting sender below its worker
+    /// share that used the least worker time lately (a scan of the waiting senders: cheap next
+    /// to a particle's run).
     fn pump(&mut self) {
-        let mut skipped = 0;
-        while !self.idle.is_empty() && skipped < self.turn.len() {
-            let Some(owner) = self.turn.pop_front() else {
+        let now = Instant::now();
+        while !self.idle.is_empty() {
+            let next = self
+                .ready
+                .keys()
+                .filter(|o| self.running.get(o).copied().unwrap_or(0) < self.per_peer_workers)
+                .map(|o| (self.usage.get(o).map_or(0.0, |u| u.now(now)), *o))
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let Some((_, owner)) = next else {
                 break;
             };
             let Some(queue) = self.ready.get_mut(&owner) else {
-                continue;
+                break;
             };
-            if self.running.get(&owner).copied().unwrap_or(0) >= self.per_peer_workers {
-                self.turn.push_back(owner);
-                skipped += 1;
-                continue;
-            }
-            let Some(key) = queue.pop_front() else {
-                self.ready.remove(&owner);
-                continue;
-            };
+            let key = queue.pop_front();
             if queue.is_empty() {
                 self.ready.remove(&owner);
-            } else {
-                self.turn.push_back(owner);
             }
-            skipped = 0;
-            self.dispatch(key);
+            if let Some(key) = key {
+                self.dispatch(key);
+            }
         }
     }
 

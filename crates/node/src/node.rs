@@ -149,6 +149,10 @@ pub async fn run(
     });
     let mut services = Services::new(key.clone(), identify);
     services.marine.limits.fuel_per_call = config.fuel_per_call;
+    services.marine.limits.memory_bytes = config.service_memory_bytes;
+    services.marine.policy = config.deploy.clone();
+    services.marine.quotas = config.quotas.clone();
+    tracing::info!(policy = %config.deploy.describe(), "who may deploy Marine services");
 
     // Lineage metadata: the store, the Aqua service `transaction`, the HTTP gateway.
     let store = RedbStore::open(&config.metadata_dir.join("lineage.redb"))?;

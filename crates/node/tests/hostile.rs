@@ -269,3 +269,63 @@ async fn metrics_and_health_report_particles_and_rejections() {
     })
     .await;
 }
+
+fn deploy_args(wasm: &[u8], name: &str) -> std::collections::HashMap<String, Value> {
+    args(&[
+        (
+            "wasm_b64",
+            base64::engine::general_purpose::STANDARD
+                .encode(wasm)
+                .into(),
+        ),
+        ("module_name", name.into()),
+    ])
+}
+
+const GREETING: &[u8] = include_bytes!("../../../tests/fixtures/greeting.wasm");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_management_key_and_allowed_peers_deploy_by_default() {
+    within_timeout(async {
+        let admin = Keypair::generate_ed25519();
+        let mut config = test_config();
+        // What `NodeConfig::load` makes of `--management-peer-id <admin>` (unit-tested there).
+        config.deploy = lineage_peer::DeployPolicy::only([admin.public().to_peer_id()]);
+        let node = TestNode::start(config).await;
+        let stranger = connect(&node.tcp).await;
+        let refused = stranger
+            .call(
+                air::DEPLOY_SERVICE,
+                deploy_args(GREETING, "greeting"),
+                10_000,
+            )
+            .await
+            .expect_err("a stranger's upload is refused");
+        assert!(
+            refused.to_string().contains("may not deploy here"),
+            "{refused}"
+        );
+        let deployed = common::connect_with(admin, &node.tcp)
+            .await
+            .call(
+                air::DEPLOY_SERVICE,
+                deploy_args(GREETING, "greeting"),
+                common::TTL_MS,
+            )
+            .await
+            .expect("the management key deploys");
+        let id = deployed["service_id"].as_str().expect("service_id");
+        // Anyone may call what was deployed.
+        let greeted = stranger
+            .call(
+                air::GREET_ON_RELAY,
+                args(&[("service_id", json!(id)), ("name", json!("Ada"))]),
+                common::TTL_MS,
+            )
+            .await
+            .expect("a stranger calls the admin's service");
+        assert_eq!(greeted["message"], "Hi, Ada", "{greeted}");
+        node.stop().await;
+    })
+    .await;
+}

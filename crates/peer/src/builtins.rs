@@ -69,7 +69,7 @@ pub(crate) fn call(
         },
         "sig" => sig::sig(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
         "kad" => kad(s, function, &a).unwrap_or_else(|| Err(no_function())),
-        "dist" => marine_host::dist(s, function, &a).unwrap_or_else(|| Err(no_function())),
+        "dist" => marine_host::dist(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
         "srv" => marine_host::srv(s, function, &a, ctx).unwrap_or_else(|| Err(no_function())),
         _ => Err(ServiceError::NoService {
             service: service.into(),

@@ -3,6 +3,7 @@
 //! [`Send`]s out; the caller moves bytes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use libp2p_identity::{Keypair, PeerId};
@@ -13,11 +14,12 @@ use crate::avm::{run_air, AvmError, AvmParams, CallRequest, CallResult};
 use crate::platform::BoxFuture;
 use crate::services::{CallContext, Called, ServiceHost, Services};
 
-/// A particle to deliver to `to`.
+/// A particle to deliver to `to`. The particle is shared: one round's sends to many peers
+/// hold one copy of its data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     pub to: PeerId,
-    pub particle: Particle,
+    pub particle: Arc<Particle>,
 }
 
 /// Why a particle was dropped.
@@ -514,14 +516,17 @@ impl<S: ServiceHost> Peer<S> {
                 &particle,
                 spent(handled.calls),
             );
+            let mut forwarded: Option<Arc<Particle>> = None;
             for pk in &out.next_peer_pks {
                 match pk.parse::<PeerId>() {
                     Ok(to) => handled.sends.push(Outgoing {
                         to,
-                        particle: Particle {
-                            data: prev_data.clone(),
-                            ..particle.clone()
-                        },
+                        particle: Arc::clone(forwarded.get_or_insert_with(|| {
+                            Arc::new(Particle {
+                                data: prev_data.clone(),
+                                ..particle.clone()
+                            })
+                        })),
                     }),
                     Err(e) => {
                         tracing::warn!(particle = %particle.id, peer = %pk, "AquaVM named an invalid next peer: {e}")

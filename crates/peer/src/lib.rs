@@ -8,6 +8,7 @@
 mod avm;
 mod builtins;
 pub mod client;
+mod deploy;
 mod host;
 // The Marine host needs the wasmi runtime; peers built without the `marine` feature (the
 // browser light peer) get a stand-in that hosts nothing.
@@ -21,6 +22,7 @@ pub use avm::{
     air_depth, run_air, AvmError, AvmOutcome, AvmParams, CallRequest, CallResult, Tetraplet,
     MAX_AIR_DEPTH,
 };
+pub use deploy::{DeployPolicy, Quotas};
 pub use host::{Budget, Handled, Outgoing, ParticleKey, ParticleLimits, Peer, PeerError, Rejected};
 pub use marine_host::MarineHost;
 pub use platform::{BoxFuture, Handler, MaybeSend, ParticleIdHook};

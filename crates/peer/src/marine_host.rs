@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::builtins::{Args, R};
+use crate::deploy::{DeployPolicy, QuotaExceeded, Quotas};
 use crate::services::{CallContext, ServiceError, Services};
 
 /// Service ids the peer answers itself (the builtins, js-client's callback services): no alias
@@ -45,13 +46,41 @@ pub(crate) const BUILTIN_SERVICES: &[&str] = &[
 #[derive(Clone)]
 struct StoredModule {
     name: String,
-    wasm: Vec<u8>,
+    /// Shared with the recipes of the services made from it.
+    wasm: Arc<[u8]>,
     config: Value,
+    /// Who uploaded it first (what [`Quotas::modules_per_owner`] counts).
+    uploader: PeerId,
+}
+
+/// An added blueprint.
+struct StoredBlueprint {
+    /// As `dist.list_blueprints` shows it: `{name, id, dependencies}`.
+    value: Value,
+    owner: PeerId,
+}
+
+/// What a service was loaded from, to load it afresh after a call that hit its memory cap
+/// (wasm linear memory never shrinks: a fresh instance is the only way to give it back).
+struct Recipe {
+    modules: Vec<(String, Arc<[u8]>)>,
+    config: ServiceConfig,
+}
+
+impl Recipe {
+    fn load(&self) -> Result<Service, lineage_marine::LoadError> {
+        Service::load(
+            self.modules.iter().map(|(n, w)| (n.as_str(), &w[..])),
+            self.config.clone(),
+        )
+    }
 }
 
 struct MarineEntry {
     /// Locked per call, outside the lock of the peer's services (see [`MarineCall`]).
     service: Arc<Mutex<Service>>,
+    /// `None` for services an embedder loaded itself ([`MarineHost::add_service`]).
+    recipe: Option<Arc<Recipe>>,
     /// The service's interface, readable while a call runs.
     interface: ServiceInterface,
     blueprint_id: String,
@@ -59,9 +88,22 @@ struct MarineEntry {
     aliases: Vec<String>,
 }
 
+/// What a deploy call adds, for [`MarineHost::admit`].
+#[derive(Clone, Copy)]
+enum Deploy {
+    /// Only whether the caller may deploy at all.
+    Check,
+    /// A new module of this many bytes.
+    Module(usize),
+    Blueprint,
+    Service,
+    Alias,
+}
+
 /// A call of a hosted Marine service, ready to run ([`MarineHost::prepare`]).
 pub(crate) struct MarineCall {
     service: Arc<Mutex<Service>>,
+    recipe: Option<Arc<Recipe>>,
     params: CallParameters,
     service_id: String,
     function: String,
@@ -70,19 +112,35 @@ pub(crate) struct MarineCall {
 impl MarineCall {
     /// Runs the call; concurrent calls of the same service wait for each other (a service's
     /// memory is one instance's), calls of different services do not.
+    ///
+    /// A call that hits the service's memory cap leaves the service loaded afresh from its
+    /// modules, so the memory it grew to is returned (its in-memory state starts over, as
+    /// after a restart).
     pub(crate) fn run(self, args: Vec<Value>) -> Result<Value, ServiceError> {
         let mut service = self
             .service
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         service.set_call_parameters(self.params);
-        service
-            .call_json(&self.function, &Value::Array(args))
-            .map_err(|e| ServiceError::Failed {
-                service: self.service_id,
-                function: self.function,
-                message: e.to_string(),
-            })
+        let result = service.call_json(&self.function, &Value::Array(args));
+        if let (Err(lineage_marine::CallError::MemoryLimit { .. }), Some(recipe)) =
+            (&result, &self.recipe)
+        {
+            match recipe.load() {
+                Ok(fresh) => {
+                    tracing::info!(service = %self.service_id, grown = service.memory_bytes(), "service hit its memory cap: loaded afresh, memory returned");
+                    *service = fresh;
+                }
+                Err(e) => {
+                    tracing::warn!(service = %self.service_id, "service hit its memory cap and could not be loaded afresh: {e}")
+                }
+            }
+        }
+        result.map_err(|e| ServiceError::Failed {
+            service: self.service_id,
+            function: self.function,
+            message: e.to_string(),
+        })
     }
 }
 
@@ -97,11 +155,15 @@ impl MarineCall {
 #[derive(Default)]
 pub struct MarineHost {
     modules: BTreeMap<String, StoredModule>,
-    blueprints: BTreeMap<String, Value>,
+    blueprints: BTreeMap<String, StoredBlueprint>,
     services: HashMap<String, MarineEntry>,
     aliases: HashMap<String, String>,
     /// Limits of every Marine service created with `srv.create`.
     pub limits: Limits,
+    /// Who may upload modules and blueprints and create services.
+    pub policy: DeployPolicy,
+    /// How much each deployer (and everyone together) may keep here.
+    pub quotas: Quotas,
     /// Services created so far (part of each new service id).
     created: u64,
 }
@@ -140,6 +202,7 @@ impl MarineHost {
         }
         Ok(MarineCall {
             service: Arc::clone(&entry.service),
+            recipe: entry.recipe.clone(),
             params: call_parameters(resolved, entry.owner, ctx),
             service_id: service_id.to_string(),
             function: function.to_string(),
@@ -156,6 +219,77 @@ impl MarineHost {
         self.services.get(self.resolve_alias(id)).map(|e| e.owner)
     }
 
+    /// Whether `who` may add one more of `what` under the deploy policy and quotas (`host`,
+    /// the peer itself, is always allowed and exempt from per-owner quotas).
+    fn admit(&self, who: PeerId, host: PeerId, what: Deploy) -> Result<(), QuotaExceeded> {
+        let q = &self.quotas;
+        let total = |what: &'static str, have: usize, limit: usize| {
+            if have >= limit {
+                Err(QuotaExceeded::Total { what, limit })
+            } else {
+                Ok(())
+            }
+        };
+        if let Deploy::Module(bytes) = what {
+            let stored: usize = self.modules.values().map(|m| m.wasm.len()).sum();
+            if stored.saturating_add(bytes) > q.module_bytes {
+                return Err(QuotaExceeded::Total {
+                    what: "bytes of modules",
+                    limit: q.module_bytes,
+                });
+            }
+        }
+        if let Deploy::Service = what {
+            total("services", self.services.len(), q.services)?;
+        }
+        if who == host {
+            return Ok(());
+        }
+        // Aliases are checked against the service's owner, who may be allowed to deploy
+        // though the policy changed since; the policy governs new code only.
+        if !matches!(what, Deploy::Alias) && !self.policy.allows(&who) {
+            return Err(QuotaExceeded::NotAllowed {
+                owner: who,
+                policy: self.policy.describe(),
+            });
+        }
+        let (what, have, limit) = match what {
+            Deploy::Check => return Ok(()),
+            Deploy::Module(_) => (
+                "modules",
+                self.modules.values().filter(|m| m.uploader == who).count(),
+                q.modules_per_owner,
+            ),
+            Deploy::Blueprint => (
+                "blueprints",
+                self.blueprints.values().filter(|b| b.owner == who).count(),
+                q.blueprints_per_owner,
+            ),
+            Deploy::Service => (
+                "services",
+                self.services.values().filter(|e| e.owner == who).count(),
+                q.services_per_owner,
+            ),
+            Deploy::Alias => (
+                "aliases",
+                self.services
+                    .values()
+                    .filter(|e| e.owner == who)
+                    .map(|e| e.aliases.len())
+                    .sum(),
+                q.aliases_per_owner,
+            ),
+        };
+        if have >= limit {
+            return Err(QuotaExceeded::PerOwner {
+                owner: who,
+                what,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
     /// Loads a Marine service from stored modules (dependencies first, facade last).
     fn create(
         &mut self,
@@ -167,7 +301,7 @@ impl MarineHost {
             .blueprints
             .get(blueprint_id)
             .ok_or_else(|| format!("Blueprint '{blueprint_id}' wasn't found"))?;
-        let deps: Vec<String> = blueprint["dependencies"]
+        let deps: Vec<String> = blueprint.value["dependencies"]
             .as_array()
             .map(|a| {
                 a.iter()
@@ -185,18 +319,19 @@ impl MarineHost {
                 .or_else(|| self.modules.values().find(|m| m.name == *dep))
                 .ok_or_else(|| format!("Module '{dep}' not found"))?;
             config = config.module(module_config(&m.name, &m.config));
-            named.push((m.name.clone(), m.wasm.clone()));
+            named.push((m.name.clone(), Arc::clone(&m.wasm)));
         }
-        let service = Service::load(
-            named.iter().map(|(n, w)| (n.as_str(), w.as_slice())),
+        let recipe = Recipe {
+            modules: named,
             config,
-        )
-        .map_err(|e| e.to_string())?;
+        };
+        let service = recipe.load().map_err(|e| e.to_string())?;
         self.services.insert(
             service_id.clone(),
             MarineEntry {
                 interface: service.interface().clone(),
                 service: Arc::new(Mutex::new(service)),
+                recipe: Some(Arc::new(recipe)),
                 blueprint_id: blueprint_id.to_string(),
                 owner,
                 aliases: Vec::new(),
@@ -225,6 +360,7 @@ impl MarineHost {
             MarineEntry {
                 interface: service.interface().clone(),
                 service: Arc::new(Mutex::new(service)),
+                recipe: None,
                 blueprint_id: String::new(),
                 owner,
                 aliases: Vec::new(),
@@ -265,9 +401,11 @@ impl MarineHost {
     }
 }
 
-pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
+pub(crate) fn dist(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<R> {
     Some(match function {
         "add_module" => (|| {
+            // Policy first: a refused peer's upload is not even decoded.
+            s.marine.admit(ctx.init_peer_id, s.peer_id, Deploy::Check).map_err(|e| a.fail(e.to_string()))?;
             let b64 = a.str(0)?;
             let config = a.get(1)?.clone();
             let wasm = base64::engine::general_purpose::STANDARD
@@ -289,7 +427,14 @@ pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
             Service::load([(name.as_str(), wasm.as_slice())], Default::default())
                 .map_err(|e| a.fail(format!("module '{name}' is not a loadable Marine module: {e}")))?;
             let hash = cid_of(&wasm);
-            s.marine.modules.insert(hash.clone(), StoredModule { name, wasm, config });
+            let uploader = match s.marine.modules.get(&hash) {
+                Some(known) => known.uploader,
+                None => {
+                    s.marine.admit(ctx.init_peer_id, s.peer_id, Deploy::Module(wasm.len())).map_err(|e| a.fail(e.to_string()))?;
+                    ctx.init_peer_id
+                }
+            };
+            s.marine.modules.insert(hash.clone(), StoredModule { name, wasm: wasm.into(), config, uploader });
             Ok(Value::String(hash))
         })(),
         "make_module_config" => a.str(0).map(|name| json!({"name": name, "logger_enabled": true, "wasi": {"envs": {}, "mapped_dirs": {}}})),
@@ -315,7 +460,10 @@ pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
                 return Err(a.fail(format!("Blueprint '{name}' has empty list of dependencies")));
             }
             let id = cid_of(text.as_bytes());
-            s.marine.blueprints.insert(id.clone(), json!({"name": name, "id": id, "dependencies": deps}));
+            if !s.marine.blueprints.contains_key(&id) {
+                s.marine.admit(ctx.init_peer_id, s.peer_id, Deploy::Blueprint).map_err(|e| a.fail(e.to_string()))?;
+            }
+            s.marine.blueprints.insert(id.clone(), StoredBlueprint { value: json!({"name": name, "id": id, "dependencies": deps}), owner: ctx.init_peer_id });
             Ok(Value::String(id))
         }),
         "list_modules" => Ok(json!(s
@@ -324,10 +472,10 @@ pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
             .iter()
             .map(|(h, m)| json!({"name": m.name, "hash": h, "config": m.config}))
             .collect::<Vec<_>>())),
-        "list_blueprints" => Ok(json!(s.marine.blueprints.values().cloned().collect::<Vec<_>>())),
+        "list_blueprints" => Ok(json!(s.marine.blueprints.values().map(|b| b.value.clone()).collect::<Vec<_>>())),
         "get_module_interface" => a.str(0).and_then(|h| {
             let m = s.marine.modules.get(h).ok_or_else(|| a.fail(format!("Module '{h}' not found")))?;
-            let svc = Service::load([(m.name.as_str(), m.wasm.as_slice())], Default::default())
+            let svc = Service::load([(m.name.as_str(), &m.wasm[..])], Default::default())
                 .map_err(|e| a.fail(e.to_string()))?;
             serde_json::to_value(svc.interface()).map_err(|e| a.fail(e.to_string()))
         }),
@@ -338,6 +486,9 @@ pub(crate) fn dist(s: &mut Services, function: &str, a: &Args) -> Option<R> {
 pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext) -> Option<R> {
     Some(match function {
         "create" => a.str(0).and_then(|bp| {
+            s.marine
+                .admit(ctx.init_peer_id, s.peer_id, Deploy::Service)
+                .map_err(|e| a.fail(e.to_string()))?;
             s.marine.created += 1;
             let id = uuid_like(&ctx.particle_id, s.marine.created);
             s.marine
@@ -402,6 +553,12 @@ pub(crate) fn srv(s: &mut Services, function: &str, a: &Args, ctx: &CallContext)
                 if let Some(prev) = s.marine.services.get_mut(&previous) {
                     prev.aliases.retain(|x| *x != alias);
                 }
+            }
+            let new_alias = s.marine.aliases.get(&alias) != Some(&id);
+            if new_alias {
+                s.marine
+                    .admit(owner, own, Deploy::Alias)
+                    .map_err(|e| a.fail(e.to_string()))?;
             }
             if let Some(entry) = s.marine.services.get_mut(&id) {
                 if !entry.aliases.contains(&alias) {
@@ -587,6 +744,181 @@ mod tests {
         let a = Keypair::generate_ed25519().public().to_peer_id();
         let b = Keypair::generate_ed25519().public().to_peer_id();
         (s, a, b)
+    }
+
+    const HOG: &[u8] = include_bytes!("../../../tests/fixtures/hog.wasm");
+
+    /// Uploads `wasm` as module `name` and creates a service of it, as `owner`.
+    fn deploy_module(
+        s: &mut Services,
+        owner: PeerId,
+        name: &str,
+        wasm: &[u8],
+    ) -> Result<String, ServiceError> {
+        let c = ctx(owner, s.peer_id, vec![]);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(wasm);
+        let hash = call(
+            s,
+            &c,
+            "dist",
+            "add_module",
+            vec![json!(b64), json!({ "name": name })],
+        )?;
+        let bp = call(
+            s,
+            &c,
+            "dist",
+            "make_blueprint",
+            vec![json!(name), json!([hash])],
+        )?;
+        let bp_id = call(s, &c, "dist", "add_blueprint", vec![bp])?;
+        let id = call(s, &c, "srv", "create", vec![bp_id])?;
+        Ok(id.as_str().unwrap_or_default().to_string())
+    }
+
+    #[test]
+    fn only_the_host_and_allowed_peers_deploy_under_a_restricted_policy() {
+        let (mut s, admin, stranger) = services();
+        let host = s.peer_id;
+        s.marine.policy = DeployPolicy::only([admin]);
+        for step in ["add_module", "add_blueprint", "create"] {
+            // Each step is refused on its own, even with what an allowed peer prepared.
+            let c = ctx(stranger, host, vec![]);
+            let e = match step {
+                "add_module" => call(
+                    &mut s,
+                    &c,
+                    "dist",
+                    "add_module",
+                    vec![
+                        json!(base64::engine::general_purpose::STANDARD.encode(GREETING)),
+                        json!({"name": "greeting"}),
+                    ],
+                ),
+                "add_blueprint" => call(
+                    &mut s,
+                    &c,
+                    "dist",
+                    "add_blueprint",
+                    vec![json!(r#"{"dependencies":[{"/":"bafkreixyz"}],"name":"x"}"#)],
+                ),
+                _ => call(&mut s, &c, "srv", "create", vec![json!("whatever")]),
+            }
+            .unwrap_err();
+            assert!(e.to_string().contains("may not deploy here"), "{step}: {e}");
+        }
+        assert!(
+            call(
+                &mut s,
+                &ctx(stranger, host, vec![]),
+                "dist",
+                "list_modules",
+                vec![]
+            )
+            .unwrap()
+                == json!([])
+        );
+        // The allowed peer and the host itself may.
+        let id = deploy_module(&mut s, admin, "greeting", GREETING).expect("admin deploys");
+        deploy_module(&mut s, host, "greeting", GREETING).expect("the host deploys");
+        // What the admin deployed, a stranger may call (the policy is about deploying).
+        let got = s
+            .marine
+            .prepare(&id, "greet", &ctx(stranger, host, vec![]))
+            .unwrap()
+            .run(vec![json!("Ada")])
+            .unwrap();
+        assert_eq!(got["message"], "Hi, Ada");
+    }
+
+    #[test]
+    fn per_owner_and_total_quotas_refuse_more_and_keep_what_is_there() {
+        let (mut s, a, b) = services();
+        s.marine.quotas.services_per_owner = 2;
+        s.marine.quotas.services = 3;
+        s.marine.quotas.aliases_per_owner = 1;
+        let first = deploy_module(&mut s, a, "greeting", GREETING).unwrap();
+        deploy_module(&mut s, a, "greeting", GREETING).unwrap();
+        let e = deploy_module(&mut s, a, "greeting", GREETING).unwrap_err();
+        assert!(e.to_string().contains("already has 2 services here"), "{e}");
+        // B has its own quota, until the total is reached.
+        deploy_module(&mut s, b, "greeting", GREETING).unwrap();
+        let e = deploy_module(&mut s, b, "greeting", GREETING).unwrap_err();
+        assert!(e.to_string().contains("already holds 3 services"), "{e}");
+        assert_eq!(s.marine.service_ids().len(), 3, "nothing was lost or added");
+        // Aliases count per owner.
+        let c = ctx(a, s.peer_id, vec![]);
+        call(
+            &mut s,
+            &c,
+            "srv",
+            "add_alias",
+            vec![json!("one"), json!(first)],
+        )
+        .unwrap();
+        call(
+            &mut s,
+            &c,
+            "srv",
+            "add_alias",
+            vec![json!("one"), json!(first)],
+        )
+        .expect("setting the same alias again adds nothing");
+        let e = call(
+            &mut s,
+            &c,
+            "srv",
+            "add_alias",
+            vec![json!("two"), json!(first)],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("already has 1 aliases"), "{e}");
+        assert_eq!(
+            call(&mut s, &c, "srv", "resolve_alias", vec![json!("one")]).unwrap(),
+            json!(first)
+        );
+        // Module bytes are capped for everyone together.
+        s.marine.quotas.module_bytes = GREETING.len() + HOG.len() - 1;
+        let e = deploy_module(&mut s, b, "hog", HOG).unwrap_err();
+        assert!(e.to_string().contains("bytes of modules"), "{e}");
+        let modules = call(&mut s, &c, "dist", "list_modules", vec![]).unwrap();
+        assert_eq!(modules.as_array().map(Vec::len), Some(1), "{modules}");
+    }
+
+    #[test]
+    fn a_service_that_hits_its_memory_cap_gives_the_memory_back() {
+        let (mut s, a, _) = services();
+        s.marine.limits.memory_bytes = 64 << 20;
+        let id = deploy_module(&mut s, a, "hog", HOG).unwrap();
+        let memory = |s: &Services| {
+            s.marine.services[&id]
+                .service
+                .lock()
+                .map(|svc| svc.memory_bytes())
+                .unwrap_or(0)
+        };
+        let initial = memory(&s);
+        let c = ctx(a, s.peer_id, vec![]);
+        let e = s
+            .marine
+            .prepare(&id, "hog", &c)
+            .unwrap()
+            .run(vec![json!(4)])
+            .unwrap_err();
+        assert!(e.to_string().contains("memory limit"), "{e}");
+        assert_eq!(
+            memory(&s),
+            initial,
+            "loaded afresh: the grown memory is gone"
+        );
+        // And it still answers.
+        let pong = s
+            .marine
+            .prepare(&id, "ping", &c)
+            .unwrap()
+            .run(vec![])
+            .unwrap();
+        assert_eq!(pong, json!("pong"));
     }
 
     #[test]

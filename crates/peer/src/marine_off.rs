@@ -51,7 +51,7 @@ impl MarineHost {
     }
 }
 
-pub(crate) fn dist(_s: &mut Services, function: &str, _a: &Args) -> Option<R> {
+pub(crate) fn dist(_s: &mut Services, function: &str, _a: &Args, _ctx: &CallContext) -> Option<R> {
     Some(Err(ServiceError::NoService {
         service: "dist".into(),
         function: function.into(),

@@ -168,6 +168,10 @@ pub fn test_config() -> NodeConfig {
         exec: lineage_node::exec::ExecLimits::default(),
         particle: lineage_node::config::node_particle_limits(),
         fuel_per_call: lineage_node::config::NODE_FUEL_PER_CALL,
+        service_memory_bytes: 256 << 20,
+        // Most tests deploy from an arbitrary client; the restricted default has its own tests.
+        deploy: lineage_peer::DeployPolicy::Open,
+        quotas: lineage_peer::Quotas::default(),
     }
 }
 

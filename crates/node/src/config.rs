@@ -73,6 +73,10 @@ pub struct Flags {
     /// Worker threads running particles [default: one per CPU core].
     #[arg(long, env = "LINEAGE_NODE_WORKERS")]
     pub workers: Option<usize>,
+    /// Keep (and so dial) loopback and private-range addresses that nodes announce via
+    /// identify/Kademlia [default: only when the node itself listens on such an address].
+    #[arg(long, env = "LINEAGE_NODE_DIAL_PRIVATE_ADDRESSES")]
+    pub dial_private_addresses: Option<bool>,
     /// Who may deploy Marine modules and services (`dist.add_module`, `srv.create`):
     /// `restricted` (the node itself, `--management-peer-id` and `--allow-deploy`) or `open`
     /// (anyone) [default: restricted].
@@ -110,6 +114,7 @@ struct FileConfig {
     http_requests_per_sec: Option<u32>,
     metadata_dir: Option<PathBuf>,
     legacy_signatures: Option<bool>,
+    dial_private_addresses: Option<bool>,
     #[serde(default)]
     limits: LimitsFile,
     #[serde(default)]
@@ -213,6 +218,8 @@ pub struct NodeConfig {
     pub deploy: DeployPolicy,
     /// What each deployer may keep (`[deploy]`).
     pub quotas: Quotas,
+    /// Keep loopback/private addresses peers announce (`--dial-private-addresses`).
+    pub dial_private_addresses: bool,
 }
 
 /// Reading the configuration failed.
@@ -282,7 +289,19 @@ impl NodeConfig {
                 path: flags.config.clone().unwrap_or_default(),
                 reason,
             })?;
+        let host = flags
+            .host
+            .or(file.host)
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let host_is_local = match host {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+            IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        };
         Ok(NodeConfig {
+            dial_private_addresses: flags
+                .dial_private_addresses
+                .or(file.dial_private_addresses)
+                .unwrap_or(host_is_local),
             service_memory_bytes: l
                 .service_memory_bytes
                 .unwrap_or(lineage_marine::Limits::default().memory_bytes),
@@ -299,10 +318,7 @@ impl NodeConfig {
             metadata_dir,
             legacy_signatures: flags.legacy_signatures || file.legacy_signatures.unwrap_or(false),
             data_dir,
-            host: flags
-                .host
-                .or(file.host)
-                .unwrap_or(IpAddr::from([127, 0, 0, 1])),
+            host,
             ws_port: flags.ws_port.or(file.ws_port).unwrap_or(9999),
             tcp_port: flags.tcp_port.or(file.tcp_port).unwrap_or(7777),
             webrtc_port: flags.webrtc_port.or(file.webrtc_port).unwrap_or(9998),
@@ -395,6 +411,17 @@ mod tests {
         assert_eq!(config.deploy, DeployPolicy::only([]));
         assert!(!config.deploy.allows(&peer()));
         assert_eq!(config.quotas, Quotas::default());
+    }
+
+    #[test]
+    fn private_addresses_are_dialed_only_by_a_node_on_a_private_address_or_when_told() {
+        assert!(
+            load(&[]).unwrap().dial_private_addresses,
+            "127.0.0.1: a dev node"
+        );
+        assert!(!load(&["--host", "0.0.0.0"]).unwrap().dial_private_addresses);
+        let told = load(&["--host", "0.0.0.0", "--dial-private-addresses", "true"]).unwrap();
+        assert!(told.dial_private_addresses);
     }
 
     #[test]

@@ -507,7 +507,7 @@ impl Executor {
         });
         if let Err(mpsc::SendError(work)) = sent {
             // The worker is gone (it cannot be: workers live as long as their channel).
-            tracing::error!(worker, "particle worker gone; particle dropped");
+            tracing::error!(worker, particle = %key.0, "particle worker gone; particle dropped");
             drop(work);
             let _ = self.done_tx.send(Done {
                 key,
@@ -534,6 +534,9 @@ fn work(worker: usize, rx: &mpsc::Receiver<Work>, done: &tmpsc::UnboundedSender<
                         queued_at,
                     } => {
                         let particle_id = particle.id.clone();
+                        // Every line logged while it runs (AquaVM, builtins, Marine services'
+                        // own logs) carries the particle's id.
+                        let _span = tracing::info_span!("particle", id = %particle_id).entered();
                         let result = peer.handle(*particle, now_ms());
                         outcomes.push(Outcome {
                             particle_id,
@@ -544,6 +547,7 @@ fn work(worker: usize, rx: &mpsc::Receiver<Work>, done: &tmpsc::UnboundedSender<
                         });
                     }
                     Job::Wake => {
+                        let _span = tracing::info_span!("particle", id = %key.0).entered();
                         for (k, result) in peer.wake(now_ms()) {
                             outcomes.push(Outcome {
                                 particle_id: k.0,

@@ -42,6 +42,9 @@ pub struct Metrics {
     pub exec_seconds: Histogram,
     /// Time a visit waited for a worker, seconds.
     pub queue_seconds: Histogram,
+    /// The swarm's own (libp2p-metrics): connections by transport and protocol, dial and
+    /// listen errors, identify and Kademlia; names start `lineage_libp2p_`.
+    pub swarm: libp2p_metrics::Metrics,
     ready: AtomicBool,
 }
 
@@ -54,7 +57,9 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("lineage");
+        let swarm = libp2p_metrics::Metrics::new(&mut registry);
         let m = Metrics {
+            swarm,
             connections: Gauge::default(),
             particles_received: Counter::default(),
             particles_sent: Counter::default(),

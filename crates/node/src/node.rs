@@ -221,7 +221,9 @@ pub async fn run(
                 tracing::info!("shutting down");
                 break;
             }
-            event = swarm.select_next_some() => match event {
+            event = swarm.select_next_some() => {
+                record(&metrics, &event);
+                match event {
                 SwarmEvent::NewListenAddr { listener_id, address } => {
                     let full = address.with(Protocol::P2p(local_id));
                     tracing::debug!(address = %full, "listening");
@@ -260,7 +262,7 @@ pub async fn run(
                     if info.protocols.contains(&kad::PROTOCOL_NAME) =>
                 {
                     let from = remote_ips.get(&connection_id).copied();
-                    for addr in own_addresses(from, info.listen_addrs, &peer_id) {
+                    for addr in own_addresses(from, info.listen_addrs, &peer_id, config.dial_private_addresses) {
                         swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                     }
                 }
@@ -301,7 +303,7 @@ pub async fn run(
                     }
                 },
                 _ => {}
-            },
+            }},
             Some(done) = exec.next_done() => {
                 for outcome in exec.finish(done) {
                     if let Some(handled) = report(outcome, &metrics) {
@@ -320,6 +322,17 @@ pub async fn run(
         _ => {}
     }
     Ok(())
+}
+
+/// Feeds a swarm event to the libp2p metrics (its own, and identify's and Kademlia's).
+fn record(metrics: &Metrics, event: &SwarmEvent<BehaviourEvent>) {
+    use libp2p_metrics::Recorder as _;
+    metrics.swarm.record(event);
+    match event {
+        SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => metrics.swarm.record(e),
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => metrics.swarm.record(e),
+        _ => {}
+    }
 }
 
 /// Logs what a visit or timer produced; returns what to send.
@@ -373,16 +386,35 @@ fn ip_of(addr: &Multiaddr) -> Option<std::net::IpAddr> {
     }
 }
 
-/// The announced addresses of `peer` at `from`, the IP its connection comes from.
+/// Loopback, private (RFC 1918, IPv6 unique local), link-local or unspecified.
+fn is_local(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The announced addresses of `peer` at `from`, the IP its connection comes from — and, unless
+/// `local_ok`, none in loopback or private ranges.
 fn own_addresses(
     from: Option<std::net::IpAddr>,
     announced: Vec<Multiaddr>,
     peer: &PeerId,
+    local_ok: bool,
 ) -> Vec<Multiaddr> {
     announced
         .into_iter()
         .filter(|addr| {
-            let kept = from.is_some() && ip_of(addr) == from;
+            let ip = ip_of(addr);
+            let kept = from.is_some() && ip == from && (local_ok || !ip.is_some_and(is_local));
             if !kept {
                 tracing::debug!(%peer, %addr, "announced address not at the peer's own IP; not kept");
             }
@@ -466,11 +498,29 @@ mod tests {
         .map(|a| a.parse().unwrap())
         .collect();
         let from = Some("203.0.113.7".parse().unwrap());
-        let kept = own_addresses(from, addrs.clone(), &peer);
+        let kept = own_addresses(from, addrs.clone(), &peer, false);
         assert_eq!(kept, addrs[..2].to_vec());
-        assert!(own_addresses(None, addrs.clone(), &peer).is_empty());
-        let local = own_addresses(Some("127.0.0.1".parse().unwrap()), addrs, &peer);
+        assert!(own_addresses(None, addrs.clone(), &peer, true).is_empty());
+        let loopback = Some("127.0.0.1".parse().unwrap());
+        let local = own_addresses(loopback, addrs.clone(), &peer, true);
         assert_eq!(local.len(), 1, "loopback only from loopback");
+        assert!(
+            own_addresses(loopback, addrs, &peer, false).is_empty(),
+            "and only when local addresses may be dialed"
+        );
+        for ip in [
+            "10.1.2.3",
+            "192.168.0.1",
+            "169.254.1.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(is_local(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["203.0.113.7", "8.8.8.8", "2001:db8::1"] {
+            assert!(!is_local(ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]

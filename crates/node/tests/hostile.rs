@@ -261,6 +261,11 @@ async fn metrics_and_health_report_particles_and_rejections() {
             metrics.contains("# TYPE lineage_connections gauge"),
             "{metrics}"
         );
+        // The swarm's own, from libp2p-metrics.
+        assert!(
+            value("lineage_libp2p_swarm_connections_established_total") >= 2.0,
+            "{metrics}"
+        );
         assert!(
             metrics.trim_end().ends_with("# EOF"),
             "OpenMetrics text ends with # EOF"

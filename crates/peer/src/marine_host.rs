@@ -121,6 +121,7 @@ impl MarineCall {
             .service
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let particle_id = self.params.particle.id.clone();
         service.set_call_parameters(self.params);
         let result = service.call_json(&self.function, &Value::Array(args));
         if let (Err(lineage_marine::CallError::MemoryLimit { .. }), Some(recipe)) =
@@ -128,11 +129,11 @@ impl MarineCall {
         {
             match recipe.load() {
                 Ok(fresh) => {
-                    tracing::info!(service = %self.service_id, grown = service.memory_bytes(), "service hit its memory cap: loaded afresh, memory returned");
+                    tracing::info!(particle = %particle_id, service = %self.service_id, grown = service.memory_bytes(), "service hit its memory cap: loaded afresh, memory returned");
                     *service = fresh;
                 }
                 Err(e) => {
-                    tracing::warn!(service = %self.service_id, "service hit its memory cap and could not be loaded afresh: {e}")
+                    tracing::warn!(particle = %particle_id, service = %self.service_id, "service hit its memory cap and could not be loaded afresh: {e}")
                 }
             }
         }

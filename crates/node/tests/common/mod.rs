@@ -172,6 +172,7 @@ pub fn test_config() -> NodeConfig {
         // Most tests deploy from an arbitrary client; the restricted default has its own tests.
         deploy: lineage_peer::DeployPolicy::Open,
         quotas: lineage_peer::Quotas::default(),
+        dial_private_addresses: true,
     }
 }
 

@@ -5,7 +5,9 @@
 //!
 //! With `<air file>` = `hostile`, it is the hostile client instead: N clients each keep 4 heavy
 //! particles (a fold of 300 relay calls, ≈ 1 s of a core each in a release build) in flight for
-//! `<seconds>`, and print how many they sent.
+//! `<seconds>`, and print how many they sent. With `flood`, N clients each send 20 trivial
+//! particles a second (`op.noop` on the relay; issue 8's finding 15 is 50 such clients).
+//! `PACE_MS=n` makes each calling client start a call at most every n ms.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,7 +28,8 @@ fn main() {
         .parse()
         .unwrap_or_else(|e| fail(&format!("bad relay address: {e}")));
     let hostile = air == "hostile";
-    let air = if hostile {
+    let flood = air == "flood";
+    let air = if hostile || flood {
         String::new()
     } else {
         std::fs::read_to_string(air).unwrap_or_else(|e| fail(&format!("cannot read {air}: {e}")))
@@ -65,6 +68,25 @@ fn main() {
         }
         let connect_ms = t.elapsed().as_secs_f64() * 1e3;
         let deadline = Instant::now() + Duration::from_secs(secs);
+        if flood {
+            let relay_id = lineage_net::peer_id_of(&relay).unwrap_or_else(|| fail("relay has no /p2p/"));
+            let script = format!(r#"(call "{relay_id}" ("op" "noop") [])"#);
+            let mut sent = 0u64;
+            let tick = Duration::from_millis(50);
+            let mut next = tokio::time::Instant::now();
+            while Instant::now() < deadline {
+                for (key, c) in &clients {
+                    let p = lineage_particle::Particle::new_signed(key, &script, now_ms(), 60_000, None)
+                        .unwrap_or_else(|e| fail(&e.to_string()));
+                    c.send_raw(p);
+                    sent += 1;
+                }
+                next += tick;
+                tokio::time::sleep_until(next).await;
+            }
+            println!("{}", json!({"engine": "flood", "clients": n, "particles_sent": sent, "per_s": sent as f64 / secs as f64}));
+            return;
+        }
         if hostile {
             let relay_id = lineage_net::peer_id_of(&relay).unwrap_or_else(|| fail("relay has no /p2p/"));
             let xs: Vec<String> = (0..300).map(|i| i.to_string()).collect();
@@ -88,6 +110,11 @@ fn main() {
             return;
         }
         let clients: Vec<Client> = clients.into_iter().map(|(_, c)| c).collect();
+        // PACE_MS: each client starts a call at most every this many ms (default: back to back).
+        let pace = std::env::var("PACE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis);
         let tasks: Vec<_> = clients
             .into_iter()
             .map(|c| {
@@ -111,6 +138,9 @@ fn main() {
                                 }
                                 errors += 1
                             }
+                        }
+                        if let Some(pace) = pace {
+                            tokio::time::sleep(pace.saturating_sub(t.elapsed())).await;
                         }
                     }
                     (lat, errors)

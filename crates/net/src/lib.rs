@@ -75,7 +75,11 @@ impl Behaviour {
     pub fn new(key: &Keypair, agent: &str, limits: ConnectionLimits, max_frame: usize) -> Self {
         let identify = identify::Behaviour::new(
             identify::Config::new(PROTOCOL_VERSION.to_string(), key.public())
-                .with_agent_version(agent.to_string()),
+                .with_agent_version(agent.to_string())
+                // No cache of the addresses peers announce: identify would hand them to every
+                // dial of that peer, so a peer could make a node dial a host of its choosing.
+                // Nodes keep only announced addresses at the peer's own IP, in Kademlia.
+                .with_cache_size(0),
         );
         let connection_limits = connection_limits::ConnectionLimits::default()
             .with_max_established(Some(limits.max_established))

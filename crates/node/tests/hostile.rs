@@ -334,3 +334,67 @@ async fn only_the_management_key_and_allowed_peers_deploy_by_default() {
     })
     .await;
 }
+
+/// Finding 17: a peer announces (identify, as a Kademlia server) an address of its choosing —
+/// here 127.0.0.2, where a trap listens — and then a particle is sent to it. Before, the node
+/// kept the address and dialed it; now only addresses at the IP the peer's connection comes
+/// from (127.0.0.1) are kept, so the trap never sees a connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_cannot_steer_the_node_to_dial_an_address_of_its_choosing() {
+    use futures::StreamExt as _;
+    use libp2p::swarm::SwarmEvent;
+    within_timeout(async {
+        let node = TestNode::start(test_config()).await;
+        let trap = std::net::TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
+        trap.set_nonblocking(true).expect("nonblocking");
+        let trap_port = trap.local_addr().expect("trap address").port();
+
+        let key = Keypair::generate_ed25519();
+        let steerer = key.public().to_peer_id();
+        let mut swarm = lineage_net::transport::build_swarm(
+            key,
+            "steering-test",
+            lineage_net::ConnectionLimits::default(),
+            1 << 20,
+        )
+        .await
+        .expect("swarm");
+        swarm
+            .behaviour_mut()
+            .kad
+            .set_mode(Some(libp2p::kad::Mode::Server));
+        let elsewhere: libp2p::Multiaddr =
+            format!("/ip4/127.0.0.2/tcp/{trap_port}").parse().unwrap();
+        swarm.add_external_address(elsewhere.clone());
+        swarm.dial(node.tcp.clone()).expect("dial");
+        // Until the node has our identify (it answers with its own: then it has ours too).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            assert!(Instant::now() < deadline, "identify exchanged within 10 s");
+            match tokio::time::timeout(Duration::from_millis(200), swarm.select_next_some()).await {
+                Ok(SwarmEvent::Behaviour(lineage_net::BehaviourEvent::Identify(
+                    libp2p::identify::Event::Received { .. },
+                ))) => break,
+                _ => continue,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(swarm); // gone: the node can reach it only by dialing
+
+        let sender = Keypair::generate_ed25519();
+        let script = format!(r#"(call "{steerer}" ("op" "noop") [])"#);
+        let particle = Particle::new_signed(&sender, &script, now_ms(), 20_000, None).unwrap();
+        let id = particle.id.clone();
+        send_raw_particle(&node, sender, particle).await;
+        common::wait_log(&[&id, "particle not delivered"], Duration::from_secs(20)).await;
+        match trap.accept() {
+            Ok((_, from)) => {
+                panic!("the node dialed the announced address {elsewhere} (from {from})")
+            }
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}"),
+        }
+        common::assert_node_serves(&node).await;
+        node.stop().await;
+    })
+    .await;
+}

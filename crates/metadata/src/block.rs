@@ -8,7 +8,7 @@ use multihash::Multihash;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::types::TransactionRequest;
+use crate::types::{MetaContract, Metadata, Transaction, TransactionRequest};
 
 /// Multicodec of dag-cbor.
 pub const DAG_CBOR: u64 = 0x71;
@@ -64,6 +64,43 @@ pub struct SignedTransaction {
 }
 
 impl SignedTransaction {
+    /// The transaction as a meta contract's `on_execute` receives it (status 1, keys derived
+    /// from the token): what the ledger passes, and what a verifier replays with.
+    pub fn to_transaction(&self) -> Transaction {
+        let data_key = if self.chain_id.is_empty()
+            || self.token_address.is_empty()
+            || self.token_id.is_empty()
+        {
+            String::new()
+        } else {
+            crate::keys::data_key(&self.chain_id, &self.token_address, &self.token_id)
+        };
+        let token_key = if self.chain_id.is_empty() || self.token_address.is_empty() {
+            String::new()
+        } else {
+            crate::keys::token_key(&self.chain_id, &self.token_address)
+        };
+        Transaction {
+            hash: self.hash.clone(),
+            method: self.method.clone(),
+            meta_contract_id: self.meta_contract_id.clone(),
+            data_key,
+            token_key,
+            data: self.data.clone(),
+            public_key: self.public_key.clone(),
+            alias: self.alias.clone(),
+            timestamp: self.timestamp,
+            chain_id: self.chain_id.clone(),
+            token_address: self.token_address.clone(),
+            token_id: self.token_id.clone(),
+            version: self.version.clone(),
+            status: 1,
+            mcdata: self.mcdata.clone(),
+            signature: self.signature.clone(),
+            prev: self.prev.clone(),
+        }
+    }
+
     /// The request this transaction was made from (for re-verifying its signature).
     pub fn to_request(&self) -> TransactionRequest {
         TransactionRequest {
@@ -84,6 +121,16 @@ impl SignedTransaction {
     }
 }
 
+/// What the meta contract was given when it wrote a block (ours; Lineage keeps no such thing):
+/// with it a verifier reruns `on_execute` and checks the block's content came out of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractInputs {
+    /// The contract that ran; its `cid` names the module's bytes (raw codec).
+    pub contract: MetaContract,
+    /// The token's records at the transaction's version when it ran, as passed.
+    pub metadatas: Vec<Metadata>,
+}
+
 /// One version of a record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Block {
@@ -93,6 +140,10 @@ pub struct Block {
     pub previous: Option<Cid>,
     pub record: RecordRef,
     pub transaction: SignedTransaction,
+    /// The meta contract's inputs (absent in blocks written before nodes recorded them: such a
+    /// version cannot be replayed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<ContractInputs>,
 }
 
 /// A block that cannot be encoded or decoded.
@@ -245,6 +296,7 @@ mod tests {
                 timestamp: 5,
                 ..Default::default()
             },
+            inputs: None,
         }
     }
 

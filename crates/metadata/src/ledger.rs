@@ -505,17 +505,6 @@ impl<S: Store> Ledger<S> {
         req.public_key = sign::canonical_key(&req.public_key);
         let hash = sign::transaction_hash(&req);
         let signer = req.public_key.clone();
-        let data_key =
-            if req.chain_id.is_empty() || req.token_address.is_empty() || req.token_id.is_empty() {
-                String::new()
-            } else {
-                keys::data_key(&req.chain_id, &req.token_address, &req.token_id)
-            };
-        let token_key = if req.chain_id.is_empty() || req.token_address.is_empty() {
-            String::new()
-        } else {
-            keys::token_key(&req.chain_id, &req.token_address)
-        };
         let signed = SignedTransaction {
             hash: hash.clone(),
             method: req.method.clone(),
@@ -529,29 +518,12 @@ impl<S: Store> Ledger<S> {
             data: req.data.clone(),
             prev: req.prev.clone(),
             timestamp: req.timestamp,
-            public_key: signer.clone(),
+            public_key: signer,
             signature: req.signature.clone(),
             legacy: accepted == Accepted::Legacy,
         };
-        let mut tx = Transaction {
-            hash: hash.clone(),
-            method: req.method.clone(),
-            meta_contract_id: req.meta_contract_id.clone(),
-            data_key,
-            token_key,
-            data: req.data.clone(),
-            public_key: signer,
-            alias: req.alias.clone(),
-            timestamp: req.timestamp,
-            chain_id: req.chain_id.clone(),
-            token_address: req.token_address.clone(),
-            token_id: req.token_id.clone(),
-            version: req.version.clone(),
-            status: 1,
-            mcdata: req.mcdata.clone(),
-            signature: req.signature.clone(),
-            prev: req.prev.clone(),
-        };
+        // One construction for the ledger and for verifiers replaying the block.
+        let mut tx = signed.to_transaction();
 
         let _guard = self.write.lock().unwrap_or_else(PoisonError::into_inner);
         if self.store.transaction(&hash)?.is_some() {
@@ -729,6 +701,10 @@ impl<S: Store> Ledger<S> {
                     loose,
                 },
                 transaction: signed.clone(),
+                inputs: Some(block::ContractInputs {
+                    contract: contract.clone(),
+                    metadatas: metas.clone(),
+                }),
             };
             let (cid, bytes) = match blk.encode() {
                 Ok(x) => x,

@@ -1,11 +1,13 @@
 //! Checking a record's history without trusting whoever served it: every block's bytes hash
 //! to its CID, every link points at the next block, every transaction hashes to what it claims
-//! and carries a valid signature, and all versions belong to one record. (Replaying the meta
-//! contract of each version is the browser verifier's next step and builds on this.)
+//! and carries a valid signature, and all versions belong to one record ([`verify_history`]);
+//! and every version's content is what its meta contract writes when run again on the inputs the
+//! block records ([`replay_history`]).
 
 use cid::Cid;
 
-use crate::block::{Block, BlockError};
+use crate::block::{self, Block, BlockError, RAW};
+use crate::contract;
 use crate::keys;
 use crate::sign::{self, SignatureError};
 
@@ -156,4 +158,151 @@ pub fn verify_history(
         out.push((cid, block));
     }
     Ok(out)
+}
+
+/// The first version whose content its meta contract does not reproduce (0 = newest).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(
+        "version {index} ({cid}): the block records no meta-contract inputs; it cannot be replayed"
+    )]
+    NoInputs { index: usize, cid: String },
+    #[error("version {index} ({cid}): meta contract module {module} missing")]
+    ModuleMissing {
+        index: usize,
+        cid: String,
+        module: String,
+    },
+    #[error("version {index} ({cid}): meta contract module bytes hash to {actual}, not {module}")]
+    ModuleMismatch {
+        index: usize,
+        cid: String,
+        module: String,
+        actual: String,
+    },
+    #[error("version {index} ({cid}): the recorded inputs are inconsistent: {what}")]
+    Inputs {
+        index: usize,
+        cid: String,
+        what: String,
+    },
+    #[error("version {index} ({cid}): the meta contract failed on replay: {reason}")]
+    Contract {
+        index: usize,
+        cid: String,
+        reason: String,
+    },
+    #[error("version {index} ({cid}): the meta contract {what}")]
+    Mismatch {
+        index: usize,
+        cid: String,
+        what: String,
+    },
+}
+
+/// Reruns each version's meta contract (deterministically: the transaction's clock and seed, as
+/// the node ran it) on the inputs its block records, and checks the contract accepts and writes
+/// exactly this block's record and content. `blocks` are what [`verify_history`] returned
+/// (newest first); `module` fetches a contract module's bytes by CID (checked here).
+///
+/// ```
+/// use lineage_metadata::verify::replay_history;
+/// // Nothing to replay: nothing wrong.
+/// assert!(replay_history(&[], |_| None, &lineage_metadata::contract::default_limits()).is_ok());
+/// ```
+///
+/// # Errors
+/// The first [`ReplayError`] found.
+pub fn replay_history(
+    blocks: &[(Cid, Block)],
+    mut module: impl FnMut(&Cid) -> Option<Vec<u8>>,
+    limits: &lineage_marine::Limits,
+) -> Result<(), ReplayError> {
+    for (index, (cid, b)) in blocks.iter().enumerate() {
+        let c = cid.to_string();
+        let inputs = b.inputs.as_ref().ok_or_else(|| ReplayError::NoInputs {
+            index,
+            cid: c.clone(),
+        })?;
+        let inconsistent = |what: String| ReplayError::Inputs {
+            index,
+            cid: c.clone(),
+            what,
+        };
+        let t = &b.transaction;
+        let tx = t.to_transaction();
+        if inputs.contract.meta_contract_id.is_empty() {
+            return Err(inconsistent("no meta contract id".into()));
+        }
+        // The contract's own record, as passed, must be this block's predecessor: the state
+        // the chain says the record was in.
+        let own_before = inputs.metadatas.iter().find(|m| {
+            m.public_key == b.record.public_key
+                && m.alias == b.record.alias
+                && m.version == b.record.version
+                && m.meta_contract_id == b.record.meta_contract_id
+        });
+        let prev = b.previous.map(|p| p.to_string());
+        if own_before.map(|m| m.cid.clone()) != prev {
+            return Err(inconsistent(format!(
+                "the record's state given to the contract ({:?}) is not its previous version ({prev:?})",
+                own_before.map(|m| &m.cid)
+            )));
+        }
+        if inputs.metadatas.iter().any(|m| m.data_key != tx.data_key) {
+            return Err(inconsistent("a record of another token was given".into()));
+        }
+        let module_cid: Cid = inputs.contract.cid.parse().map_err(|e| {
+            inconsistent(format!(
+                "module id {:?} is not a CID: {e}",
+                inputs.contract.cid
+            ))
+        })?;
+        let wasm = module(&module_cid).ok_or_else(|| ReplayError::ModuleMissing {
+            index,
+            cid: c.clone(),
+            module: inputs.contract.cid.clone(),
+        })?;
+        let actual = block::cid_of(RAW, &wasm);
+        if actual.hash() != module_cid.hash() {
+            return Err(ReplayError::ModuleMismatch {
+                index,
+                cid: c.clone(),
+                module: inputs.contract.cid.clone(),
+                actual: actual.to_string(),
+            });
+        }
+        let result = contract::on_execute(&wasm, limits, &inputs.contract, &inputs.metadatas, &tx)
+            .map_err(|e| ReplayError::Contract {
+                index,
+                cid: c.clone(),
+                reason: e.to_string(),
+            })?;
+        let mismatch = |what: String| ReplayError::Mismatch {
+            index,
+            cid: c.clone(),
+            what,
+        };
+        if !result.result {
+            return Err(mismatch(format!(
+                "rejects the transaction on replay ({:?})",
+                result.error_string
+            )));
+        }
+        let written = result.metadatas.iter().find(|fm| {
+            sign::canonical_key(&fm.public_key) == b.record.public_key
+                && fm.alias == b.record.alias
+                && fm.version == b.record.version
+        });
+        match written {
+            None => return Err(mismatch("writes no such record on replay".into())),
+            Some(fm) if block::content_value(&fm.content) != b.content => {
+                return Err(mismatch(
+                    "writes other content on replay than the block holds".into(),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 use ed25519_dalek::SigningKey;
 use lineage_metadata::block::Block;
 use lineage_metadata::store::{MemStore, RecordKey, Store};
-use lineage_metadata::verify::verify_history;
+use lineage_metadata::verify::{replay_history, verify_history};
 use lineage_metadata::*;
 
 const NOW: u64 = 1_700_000_000_000;
@@ -234,6 +234,59 @@ fn ed25519_flow_writes_a_verifiable_history() {
     bytes[10] ^= 0x20;
     let c1: cid::Cid = cid1.parse().unwrap();
     assert!(verify_history(&c1, |_| Some(bytes.clone()), false, 10).is_err());
+}
+
+#[test]
+fn replaying_the_meta_contract_confirms_each_version_and_catches_forged_content() {
+    let l = ledger();
+    let a = key(1);
+    bind(&l, &a, "open", "mc_open", None, NOW);
+    let mut prev = String::new();
+    for (i, name) in ["first", "second", "third"].iter().enumerate() {
+        let data = format!(r#"{{"name":"{name}"}}"#);
+        let r = l
+            .publish(
+                &signed(
+                    meta_req("open", "1", "", "v1", &data, &prev, NOW + i as u64),
+                    &a,
+                ),
+                NOW,
+            )
+            .unwrap();
+        assert_eq!(r.status, RECEIPT_SUCCESS, "{r:?}");
+        prev = head(&l, &a, "open", "1", "", "v1");
+    }
+    let fetch = |c: &cid::Cid| l.store().block(&c.to_string()).unwrap();
+    let head_cid: cid::Cid = prev.parse().unwrap();
+    let verified = verify_history(&head_cid, fetch, false, 10).unwrap();
+    assert_eq!(verified.len(), 3);
+    let limits = lineage_metadata::contract::default_limits();
+    replay_history(&verified, fetch, &limits).expect("every version replays");
+
+    // Content changed under the genuine transaction: signatures and links still check out,
+    // only the replay sees the contract never wrote it.
+    let mut forged = verified.clone();
+    forged[1].1.content = serde_json::json!({"name": "forged"});
+    let e = replay_history(&forged, fetch, &limits).unwrap_err();
+    assert!(
+        e.to_string().starts_with("version 1 (") && e.to_string().contains("other content"),
+        "{e}"
+    );
+    // A different module served for the contract's CID.
+    let e = replay_history(&verified, |_| Some(fixture("mc_owner")), &limits).unwrap_err();
+    assert!(e.to_string().contains("module bytes hash to"), "{e}");
+    // Inputs that do not match the chain: the record's state given is not its previous version.
+    let mut relinked = verified.clone();
+    if let Some(inputs) = relinked[0].1.inputs.as_mut() {
+        inputs.metadatas.clear();
+    }
+    let e = replay_history(&relinked, fetch, &limits).unwrap_err();
+    assert!(e.to_string().contains("not its previous version"), "{e}");
+    // A block from before nodes recorded the inputs cannot be replayed, and says so.
+    let mut old = verified.clone();
+    old[2].1.inputs = None;
+    let e = replay_history(&old, fetch, &limits).unwrap_err();
+    assert!(e.to_string().contains("cannot be replayed"), "{e}");
 }
 
 #[test]

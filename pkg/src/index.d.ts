@@ -228,3 +228,40 @@ export declare const testNet: Relay[];
 export declare const randomKras: () => Relay;
 export declare const randomStage: () => Relay;
 export declare const randomTestNet: () => Relay;
+
+// ---- verification (ours: not in js-client) ---------------------------------------------------
+
+/** One verified version of a record (newest first in {@link HistoryReport}). */
+export type VerifiedVersion = {
+  cid: string;
+  /** The content the meta contract wrote (JSON). */
+  content: JSONValue;
+  record: { data_key: string; meta_contract_id: string; public_key: string; alias: string; version: string; loose: number };
+  transaction: {
+    hash: string; method: string; meta_contract_id: string; chain_id: string; token_address: string; token_id: string;
+    alias: string; version: string; mcdata: string; data: string; prev: string; timestamp: number;
+    public_key: string; signature: string; legacy: boolean;
+  };
+  /** Whether its meta contract was rerun and wrote exactly this content. */
+  replayed: boolean;
+};
+
+export type HistoryReport = { head: string; versions: VerifiedVersion[] };
+
+export type VerifyOptions = { replay?: boolean; allowLegacy?: boolean; maxVersions?: number };
+
+/**
+ * Verifies a record's history ending at `head` from its blocks and its meta contract's module
+ * (by CID string), trusting nothing that served them: CIDs, transaction hashes, signatures,
+ * links, and — unless `replay: false` — a deterministic rerun of each version's meta contract.
+ * Throws an `Error` with `code` `HISTORY_INVALID` / `REPLAY_FAILED` and `index` / `cid` of the
+ * first bad version.
+ *
+ * @example
+ * const report = await verifyHistory(head, new Map([[head, bytes], [moduleCid, wasm]]));
+ */
+export function verifyHistory(
+  head: string,
+  blocks: Map<string, Uint8Array> | Record<string, Uint8Array> | Iterable<[string, Uint8Array]>,
+  options?: VerifyOptions,
+): Promise<HistoryReport>;

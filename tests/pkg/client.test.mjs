@@ -117,7 +117,7 @@ describe("createClient validation", () => {
 });
 
 describe("exports", () => {
-  test("every runtime export of js-client 0.9 exists", () => {
+  test("every runtime export of js-client 0.9 exists, and only our verification besides", () => {
     const expected = real
       ? Object.keys(real).sort()
       : [
@@ -125,7 +125,10 @@ describe("exports", () => {
           "fromOpts", "js2aqua", "kras", "randomKras", "randomStage", "randomTestNet", "registerService", "stage", "testNet",
           "v5_callFunction", "v5_registerService",
         ];
-    assert.deepEqual(Object.keys(ours).sort(), expected);
+    // Ours only (not in js-client): in-page verification of Lineage metadata.
+    const oursOnly = ["verifyHistory"];
+    assert.deepEqual(Object.keys(ours).filter((k) => !oursOnly.includes(k)).sort(), expected);
+    for (const name of oursOnly) assert.equal(typeof ours[name], "function", name);
   });
 
   test("the ./keypair subpath", async () => {

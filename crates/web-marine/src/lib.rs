@@ -11,6 +11,11 @@
 //! const svc = new MarineService([{ name: "greeting", wasm: bytes }], { fuelPerCall: 1e8 });
 //! const out = JSON.parse(svc.callJson("greet", JSON.stringify(["Ada"])));
 //! ```
+//!
+//! It also verifies Lineage record histories (`verifyHistory`, see `verify.rs`): meta contracts
+//! are Marine services, and replaying them needs this interpreter.
+
+mod verify;
 
 use js_sys::{Array, Reflect, Uint8Array};
 use lineage_marine::{
@@ -149,7 +154,7 @@ fn config_from(options: &JsValue) -> Result<ServiceConfig, JsValue> {
 }
 
 /// A JS `Error` with a `code` property.
-fn js_error(code: &str, message: &str) -> JsValue {
+pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
     let err = js_sys::Error::new(message);
     let _ = Reflect::set(&err, &"code".into(), &code.into());
     err.into()

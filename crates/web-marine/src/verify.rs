@@ -1,0 +1,119 @@
+//! `verifyHistory`: checks a record's history in the page, trusting nobody who served it.
+
+use std::collections::HashMap;
+
+use cid::Cid;
+use js_sys::{Map, Reflect, Uint8Array};
+use lineage_metadata::verify::{replay_history, verify_history, HistoryError, ReplayError};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+use crate::js_error;
+
+/// Verifies the history ending at `head` (a CID string) from `blocks` (a `Map` of CID string →
+/// `Uint8Array`: the record's blocks and its meta contract's module), and returns the report
+/// as JSON: `{head, versions: [{cid, content, record, transaction, replayed}]}`, newest first.
+///
+/// Every block's bytes must hash to its CID, every transaction to its hash and carry a valid
+/// signature, the links must form one record's history, and — unless `options.replay` is
+/// `false` — each version's meta contract, rerun deterministically on the inputs its block
+/// records, must write exactly that version's content. `options`: `{replay?: boolean,
+/// allowLegacy?: boolean, maxVersions?: number}` (defaults true, false, 10 000).
+///
+/// Throws an `Error` with `code` `HISTORY_INVALID` or `REPLAY_FAILED` and `index` (0 = newest)
+/// and `cid` of the first bad version, or `BAD_ARGUMENT`.
+#[wasm_bindgen(js_name = verifyHistory)]
+pub fn verify_history_js(head: &str, blocks: &Map, options: JsValue) -> Result<String, JsValue> {
+    let head: Cid = head
+        .parse()
+        .map_err(|e| js_error("BAD_ARGUMENT", &format!("head {head:?} is not a CID: {e}")))?;
+    let flag = |key: &str, default: bool| {
+        Reflect::get(&options, &key.into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(default)
+    };
+    let (replay, allow_legacy) = if options.is_object() {
+        (flag("replay", true), flag("allowLegacy", false))
+    } else {
+        (true, false)
+    };
+    let max_versions = Reflect::get(&options, &"maxVersions".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .map_or(10_000, |n| n.max(1.0) as usize);
+    let mut by_cid: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut bad = None;
+    blocks.for_each(
+        &mut |value, key| match (key.as_string(), value.dyn_into::<Uint8Array>()) {
+            (Some(k), Ok(v)) => {
+                by_cid.insert(k, v.to_vec());
+            }
+            _ => bad = Some("blocks must map CID strings to Uint8Array"),
+        },
+    );
+    if let Some(why) = bad {
+        return Err(js_error("BAD_ARGUMENT", why));
+    }
+    let fetch = |c: &Cid| by_cid.get(&c.to_string()).cloned();
+    let versions = verify_history(&head, fetch, allow_legacy, max_versions).map_err(|e| {
+        let (index, cid) = history_at(&e);
+        located("HISTORY_INVALID", &e.to_string(), index, cid)
+    })?;
+    if replay {
+        replay_history(
+            &versions,
+            fetch,
+            &lineage_metadata::contract::default_limits(),
+        )
+        .map_err(|e| {
+            let (index, cid) = replay_at(&e);
+            located("REPLAY_FAILED", &e.to_string(), Some(index), Some(cid))
+        })?;
+    }
+    let report = json!({
+        "head": head.to_string(),
+        "versions": versions.iter().map(|(cid, b)| json!({
+            "cid": cid.to_string(),
+            "content": b.content,
+            "record": b.record,
+            "transaction": b.transaction,
+            "replayed": replay,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(report.to_string())
+}
+
+fn located(code: &str, message: &str, index: Option<usize>, cid: Option<&str>) -> JsValue {
+    let err = js_error(code, message);
+    if let Some(i) = index {
+        let _ = Reflect::set(&err, &"index".into(), &(i as f64).into());
+    }
+    if let Some(c) = cid {
+        let _ = Reflect::set(&err, &"cid".into(), &c.into());
+    }
+    err
+}
+
+fn history_at(e: &HistoryError) -> (Option<usize>, Option<&str>) {
+    match e {
+        HistoryError::Missing { index, cid }
+        | HistoryError::Hash { index, cid, .. }
+        | HistoryError::Signature { index, cid, .. }
+        | HistoryError::Legacy { index, cid }
+        | HistoryError::Inconsistent { index, cid, .. } => (Some(*index), Some(cid)),
+        HistoryError::Block { index, .. } => (Some(*index), None),
+        HistoryError::TooLong(_) => (None, None),
+    }
+}
+
+fn replay_at(e: &ReplayError) -> (usize, &str) {
+    match e {
+        ReplayError::NoInputs { index, cid }
+        | ReplayError::ModuleMissing { index, cid, .. }
+        | ReplayError::ModuleMismatch { index, cid, .. }
+        | ReplayError::Inputs { index, cid, .. }
+        | ReplayError::Contract { index, cid, .. }
+        | ReplayError::Mismatch { index, cid, .. } => (*index, cid),
+    }
+}

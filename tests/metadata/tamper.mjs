@@ -1,0 +1,84 @@
+// A record history written by a real lineage-node, and the tampered variants a dishonest node
+// could serve — shared by tests/metadata/verify.test.mjs (our package in Node) and
+// tests/browser/verify.test.mjs (the same in headless Chromium).
+import assert from "node:assert/strict";
+
+import { CarReader } from "@ipld/car";
+
+import { fixtureBytes } from "../interop/harness.mjs";
+import { bindContract, call, dagCbor, dagCborCid, ed25519Signer, gatewayGet, putModule } from "./support.mjs";
+
+const CHAIN = "80001";
+
+/**
+ * Binds mc_open and publishes three versions of one record on the node at `url`; fetches the
+ * history as a CAR from the gateway and the module. Returns { head, moduleCid, blocks: Map<cid,
+ * bytes>, names: [newest … oldest], cases: [{ name, head, blocks, code, index }] } — each case a
+ * tampering that verification must catch with error `code` at version `index` (0 = newest).
+ */
+export async function historyAndTamperings(url, { collection = "0x00000000000000000000000000000000000e1f1e", mc = "mc-open-verify" } = {}) {
+  const signer = ed25519Signer();
+  const moduleCid = await putModule(url, "mc_open");
+  const bound = await bindContract(url, signer, { id: mc, cid: moduleCid, chainId: CHAIN, tokenAddress: collection });
+  assert.equal(bound.success, true, JSON.stringify(bound));
+  let prev = "";
+  const names = ["first", "second", "third"];
+  for (const name of names) {
+    const req = await signer.sign({ method: "metadata", meta_contract_id: mc, chain_id: CHAIN, token_address: collection, token_id: "7", alias: "", version: "v1", data: JSON.stringify({ name }), prev });
+    const r = await call(url, "publish", req);
+    assert.equal(r.success, true, JSON.stringify(r));
+    prev = JSON.parse(r.receipt.data).cids[0];
+  }
+  const head = prev;
+  const blocks = new Map();
+  const car = await CarReader.fromBytes((await gatewayGet(url, `/ipfs/${head}?format=car`)).bytes);
+  const order = [];
+  for await (const { cid, bytes } of car.blocks()) {
+    blocks.set(cid.toString(), bytes);
+    order.push(cid.toString());
+  }
+  assert.equal(order.length, 3, "the CAR holds the three versions");
+  blocks.set(moduleCid, new Uint8Array(await fixtureBytes("mc_open")));
+
+  const versionCid = (i) => {
+    // Newest first, following `previous` from the head.
+    let cid = head;
+    for (let k = 0; k < i; k++) cid = dagCbor.decode(blocks.get(cid)).previous.toString();
+    return cid;
+  };
+  const reencoded = async (cid, change) => {
+    const block = dagCbor.decode(blocks.get(cid));
+    change(block);
+    const bytes = dagCbor.encode(block);
+    return [(await dagCborCid(bytes)).toString(), bytes];
+  };
+  const served = (...extra) => new Map([...blocks, ...extra]);
+  const cases = [];
+
+  const v1 = versionCid(1);
+  const [, modified] = await reencoded(v1, (b) => (b.content = { name: "modified" }));
+  cases.push({ name: "a modified block (bytes no longer hash to the CID)", head, blocks: served([v1, modified]), code: "HISTORY_INVALID", index: 1 });
+
+  const [forged, forgedBytes] = await reencoded(head, (b) => (b.content = { name: "forged" }));
+  cases.push({ name: "content changed under the genuine transaction (a wrong meta-contract result)", head: forged, blocks: served([forged, forgedBytes]), code: "REPLAY_FAILED", index: 0 });
+
+  const [badSig, badSigBytes] = await reencoded(head, (b) => {
+    const s = b.transaction.signature;
+    b.transaction.signature = (s[0] === "2" ? "3" : "2") + s.slice(1);
+  });
+  cases.push({ name: "a forged signature", head: badSig, blocks: served([badSig, badSigBytes]), code: "HISTORY_INVALID", index: 0 });
+
+  const [truncated, truncatedBytes] = await reencoded(head, (b) => (b.previous = null));
+  cases.push({ name: "a truncated history", head: truncated, blocks: served([truncated, truncatedBytes]), code: "HISTORY_INVALID", index: 0 });
+
+  const [skipped, skippedBytes] = await reencoded(head, (b) => (b.previous = dagCbor.decode(blocks.get(v1)).previous));
+  cases.push({ name: "a reordered history (the head relinked past its predecessor)", head: skipped, blocks: served([skipped, skippedBytes]), code: "HISTORY_INVALID", index: 0 });
+
+  cases.push({ name: "another module served as the meta contract", head, blocks: served([moduleCid, new Uint8Array(await fixtureBytes("mc_owner"))]), code: "REPLAY_FAILED", index: 0 });
+
+  const missing = served();
+  missing.delete(versionCid(2));
+  cases.push({ name: "a missing version", head, blocks: missing, code: "HISTORY_INVALID", index: 2 });
+
+  return { head, moduleCid, blocks, names: [...names].reverse(), cases };
+}

@@ -265,3 +265,33 @@ export function verifyHistory(
   blocks: Map<string, Uint8Array> | Record<string, Uint8Array> | Iterable<[string, Uint8Array]>,
   options?: VerifyOptions,
 ): Promise<HistoryReport>;
+
+export type VerifyProgress =
+  | { stage: "lookup" }
+  | { stage: "fetch-history"; head: string }
+  | { stage: "fetch-modules"; versions: number; modules: number }
+  | { stage: "verify"; blocks: number }
+  | { stage: "done"; versions: number };
+
+/**
+ * Looks a record up on a node's gateway (`get_metadata`), fetches its history as a CAR and its
+ * meta contract's modules, and verifies everything locally with {@link verifyHistory}: the node
+ * is trusted for nothing but which head it names. Throws `NOT_FOUND`, `FETCH_FAILED`, or as
+ * verifyHistory.
+ *
+ * @example
+ * const { content } = await verifyMetadata({ gateway, chainId: "80001", tokenAddress, tokenId: "1",
+ *   metaContractId: "open", publicKey, version: "v1" });
+ */
+export function verifyMetadata(record: {
+  gateway: string;
+  chainId: string;
+  tokenAddress: string;
+  tokenId: string;
+  metaContractId: string;
+  publicKey: string;
+  alias?: string;
+  version: string;
+  replay?: boolean;
+  onProgress?: (p: VerifyProgress) => void;
+}): Promise<{ cid: string; content: JSONValue; versions: VerifiedVersion[] }>;

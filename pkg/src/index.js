@@ -7,4 +7,4 @@ export { callAquaFunction, registerService, v5_callFunction, v5_registerService 
 export { KeyPair, fromBase58Sk, fromBase64Sk, fromOpts } from "./keypair.js";
 export { kras, stage, testNet, randomKras, randomStage, randomTestNet } from "./network.js";
 export { js2aqua, aqua2js } from "./conversions.js";
-export { verifyHistory } from "./verify.js";
+export { verifyHistory, verifyMetadata } from "./verify.js";

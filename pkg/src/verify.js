@@ -42,3 +42,71 @@ export async function verifyHistory(head, blocks, options = {}) {
   }
   return JSON.parse(json);
 }
+
+/**
+ * Looks up a record on a Lineage node's gateway and verifies it: asks the node (JSON-RPC
+ * `get_metadata`) for the record's head, fetches its whole history as one CAR
+ * (`/ipfs/<head>?format=car`) and its meta contract's modules (`/ipfs/<cid>?format=raw`), then
+ * runs {@link verifyHistory} on them locally — the node is trusted for nothing but which head it
+ * names (a node can still withhold newer versions; it cannot forge or alter any).
+ *
+ * `record`: `{gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias?, version,
+ * onProgress?, replay?}`; `onProgress({stage, ...})` sees `lookup`, `fetch-history`,
+ * `fetch-modules`, `verify` and `done`.
+ *
+ * @example
+ * const { content, versions } = await verifyMetadata({
+ *   gateway: "http://127.0.0.1:3030", chainId: "80001", tokenAddress: "0x…", tokenId: "1",
+ *   metaContractId: "open", publicKey: "…", version: "v1",
+ * });
+ *
+ * @returns `{cid, content, versions}` (the verified head, its content, the full report).
+ * @throws `NOT_FOUND` (no such record), `FETCH_FAILED` (HTTP or network), and as verifyHistory.
+ */
+export async function verifyMetadata(record) {
+  const { gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias = "", version, onProgress, replay = true } = record ?? {};
+  for (const [name, v] of Object.entries({ gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, version })) {
+    if (typeof v !== "string") throw codedError("BAD_ARGUMENT", `${name} must be a string`);
+  }
+  const progress = (stage, extra) => {
+    try {
+      onProgress?.({ stage, ...extra });
+    } catch {
+      // A throwing progress callback does not stop verification.
+    }
+  };
+  const base = gateway.replace(/\/+$/, "");
+  const glue = await loadMarine();
+  progress("lookup");
+  const dataKey = glue.dataKey(chainId, tokenAddress, tokenId);
+  const reply = await fetchOk(`${base}/api/v0/json-rpc`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "get_metadata", params: [dataKey, metaContractId, publicKey, alias, version] }),
+  }).then((r) => r.json());
+  const head = reply?.result?.metadata?.cid;
+  if (!head) throw codedError("NOT_FOUND", `no such record on ${base}: ${JSON.stringify(reply?.error ?? reply?.result ?? reply)}`);
+  progress("fetch-history", { head });
+  const car = new Uint8Array(await (await fetchOk(`${base}/ipfs/${head}?format=car`)).arrayBuffer());
+  const blocks = new Map(glue.carBlocks(car));
+  const modules = glue.contractModules(blocks);
+  progress("fetch-modules", { versions: blocks.size, modules: modules.length });
+  for (const cid of modules) {
+    blocks.set(cid, new Uint8Array(await (await fetchOk(`${base}/ipfs/${cid}?format=raw`)).arrayBuffer()));
+  }
+  progress("verify", { blocks: blocks.size });
+  const report = await verifyHistory(head, blocks, { replay });
+  progress("done", { versions: report.versions.length });
+  return { cid: head, content: report.versions[0]?.content, versions: report.versions };
+}
+
+async function fetchOk(url, init) {
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw codedError("FETCH_FAILED", `${url}: ${errorText(err)}`);
+  }
+  if (!res.ok) throw codedError("FETCH_FAILED", `${url}: HTTP ${res.status} ${await res.text().catch(() => "")}`.trim());
+  return res;
+}

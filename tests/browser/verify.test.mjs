@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as S from "./support.mjs";
 import { teardown as stopInteropNodes } from "../interop/harness.mjs";
 import { startNode } from "../metadata/support.mjs";
-import { historyAndTamperings } from "../metadata/tamper.mjs";
+import { historyAndTamperings, tamperingGateway } from "../metadata/tamper.mjs";
 
 const T = { timeout: 120_000 };
 const missing = S.missingArtifacts();
@@ -19,16 +19,21 @@ describe("verifyHistory in headless Chromium", { skip: S.skipReason(missing) }, 
   let server;
   let browser;
   let h;
+  let gatewayUrl;
+  let dishonest;
 
   before(async () => {
     S.assertArtifacts(missing);
     const node = await startNode();
-    h = await historyAndTamperings(node.httpUrl);
+    gatewayUrl = node.httpUrl;
+    h = await historyAndTamperings(gatewayUrl);
+    dishonest = await tamperingGateway(gatewayUrl);
     server = await S.startServer();
     browser = await S.launchBrowser();
   }, T);
 
   after(async () => {
+    await dishonest?.close();
     await S.teardown({ server });
     await stopInteropNodes();
   });
@@ -47,6 +52,53 @@ describe("verifyHistory in headless Chromium", { skip: S.skipReason(missing) }, 
       { head, entries: [...blocks].map(([cid, bytes]) => [cid, Array.from(bytes)]), options },
       { what: "verifyHistory", timeoutMs: 60_000 },
     );
+
+  test("verifyMetadata in the page looks the record up on the node's gateway (CORS) and verifies it", T, async () => {
+    await S.withPage(S.openPage(browser, server.url(`${S.PAGES}/lab.html`), { label: "verifyMetadata", waitFor: "__labReady" }), async (page) => {
+      const r = await page.eval(
+        async (record) => {
+          const stages = [];
+          try {
+            const got = await window.lab.lib.verifyMetadata({ ...record, onProgress: (p) => stages.push(p.stage) });
+            return { ok: { cid: got.cid, content: got.content, replayed: got.versions.map((v) => v.replayed), stages } };
+          } catch (e) {
+            return { error: { code: e?.code, message: String(e?.message ?? e) } };
+          }
+        },
+        { gateway: gatewayUrl, ...h.record },
+        { what: "verifyMetadata", timeoutMs: 60_000 },
+      );
+      assert.ok(r.ok, JSON.stringify(r.error));
+      assert.equal(r.ok.cid, h.head);
+      assert.deepEqual(r.ok.content, { name: h.names[0] });
+      assert.deepEqual(r.ok.replayed, [true, true, true]);
+      assert.deepEqual(r.ok.stages, ["lookup", "fetch-history", "fetch-modules", "verify", "done"]);
+    });
+  });
+
+  test("verifyMetadata against a dishonest gateway catches each tampering at its version", T, async () => {
+    await S.withPage(S.openPage(browser, server.url(`${S.PAGES}/lab.html`), { label: "dishonest", waitFor: "__labReady" }), async (page) => {
+      for (const c of h.cases) {
+        dishonest.serve(c);
+        const r = await page.eval(
+          async (record) => {
+            try {
+              const got = await window.lab.lib.verifyMetadata(record);
+              return { ok: got.content };
+            } catch (e) {
+              return { error: { code: e?.code, index: e?.index, message: String(e?.message ?? e) } };
+            }
+          },
+          { gateway: dishonest.url, ...h.record },
+          { what: `verifyMetadata: ${c.name}`, timeoutMs: 60_000 },
+        );
+        assert.ok(r.error, `${c.name}: not caught (content ${JSON.stringify(r.ok)})`);
+        assert.equal(r.error.code, c.code, `${c.name}: ${r.error.message}`);
+        assert.equal(r.error.index, c.index, `${c.name}: ${r.error.message}`);
+      }
+      dishonest.serve(null);
+    });
+  });
 
   test("the genuine history verifies, every version replayed; each tampering is caught at its version", T, async () => {
     await S.withPage(S.openPage(browser, server.url(`${S.PAGES}/lab.html`), { label: "verify", waitFor: "__labReady" }), async (page) => {

@@ -2,18 +2,20 @@
 // could serve — shared by tests/metadata/verify.test.mjs (our package in Node) and
 // tests/browser/verify.test.mjs (the same in headless Chromium).
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 
-import { CarReader } from "@ipld/car";
+import { CarReader, CarWriter } from "@ipld/car";
 
 import { fixtureBytes } from "../interop/harness.mjs";
-import { bindContract, call, dagCbor, dagCborCid, ed25519Signer, gatewayGet, putModule } from "./support.mjs";
+import { CID, bindContract, call, dagCbor, dagCborCid, ed25519Signer, gatewayGet, putModule } from "./support.mjs";
 
 const CHAIN = "80001";
 
 /**
  * Binds mc_open and publishes three versions of one record on the node at `url`; fetches the
  * history as a CAR from the gateway and the module. Returns { head, moduleCid, blocks: Map<cid,
- * bytes>, names: [newest … oldest], cases: [{ name, head, blocks, code, index }] } — each case a
+ * bytes>, record: the record's identity as verifyMetadata takes it, names: [newest … oldest],
+ * cases: [{ name, head, blocks, code, index }] } — each case a
  * tampering that verification must catch with error `code` at version `index` (0 = newest).
  */
 export async function historyAndTamperings(url, { collection = "0x00000000000000000000000000000000000e1f1e", mc = "mc-open-verify" } = {}) {
@@ -80,5 +82,59 @@ export async function historyAndTamperings(url, { collection = "0x00000000000000
   missing.delete(versionCid(2));
   cases.push({ name: "a missing version", head, blocks: missing, code: "HISTORY_INVALID", index: 2 });
 
-  return { head, moduleCid, blocks, names: [...names].reverse(), cases };
+  const record = { chainId: CHAIN, tokenAddress: collection, tokenId: "7", metaContractId: mc, publicKey: signer.publicKey, alias: "", version: "v1" };
+  return { head, moduleCid, blocks, record, names: [...names].reverse(), cases };
+}
+
+/**
+ * A dishonest gateway in front of the real one at `realUrl`: JSON-RPC is forwarded, but while a
+ * case is set (`serve(c)`), `get_metadata` names `c.head` and `/ipfs/…` serves `c.blocks` (as a
+ * CAR or raw). CORS is open, as the node's own gateway. Returns { url, serve(c), close() }.
+ */
+export async function tamperingGateway(realUrl) {
+  let current = null;
+  const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type", "access-control-allow-methods": "GET, POST, OPTIONS" };
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, "http://x");
+      if (req.method === "OPTIONS") return res.writeHead(204, cors).end();
+      if (req.method === "POST" && url.pathname === "/api/v0/json-rpc") {
+        let body = "";
+        for await (const chunk of req) body += chunk;
+        const reply = await (await fetch(`${realUrl}/api/v0/json-rpc`, { method: "POST", headers: { "content-type": "application/json" }, body })).json();
+        if (current && reply?.result?.metadata) reply.result.metadata.cid = current.head;
+        return res.writeHead(200, { ...cors, "content-type": "application/json" }).end(JSON.stringify(reply));
+      }
+      const m = url.pathname.match(/^\/ipfs\/([^/]+)$/);
+      if (m && current) {
+        if (url.searchParams.get("format") === "car") {
+          const { writer, out } = CarWriter.create([CID.parse(current.head)]);
+          const chunks = [];
+          const collected = (async () => {
+            for await (const c of out) chunks.push(c);
+          })();
+          for (const [cid, bytes] of current.blocks) {
+            if (!cid.startsWith("bafk")) await writer.put({ cid: CID.parse(cid), bytes }); // modules are raw blocks, fetched apart
+          }
+          await writer.close();
+          await collected;
+          return res.writeHead(200, { ...cors, "content-type": "application/vnd.ipld.car; version=1" }).end(Buffer.concat(chunks));
+        }
+        const bytes = current.blocks.get(m[1]);
+        if (!bytes) return res.writeHead(404, cors).end("not found");
+        return res.writeHead(200, { ...cors, "content-type": "application/vnd.ipld.raw" }).end(Buffer.from(bytes));
+      }
+      res.writeHead(404, cors).end("not found");
+    } catch (err) {
+      res.writeHead(500, cors).end(String(err?.stack ?? err));
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    serve(c) {
+      current = c;
+    },
+    close: () => new Promise((ok) => server.close(ok)),
+  };
 }

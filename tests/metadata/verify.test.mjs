@@ -11,7 +11,7 @@ import { exitIfStuck, teardown } from "../interop/harness.mjs";
 import { startNode } from "./support.mjs";
 import { historyAndTamperings } from "./tamper.mjs";
 
-const { verifyHistory } = await import(join(import.meta.dirname, "..", "..", "pkg", "dist", "index.js"));
+const { verifyHistory, verifyMetadata } = await import(join(import.meta.dirname, "..", "..", "pkg", "dist", "index.js"));
 
 after(async () => {
   await teardown();
@@ -20,10 +20,12 @@ after(async () => {
 
 const T = { timeout: 120_000 };
 let h;
+let url;
 
 before(async () => {
   const node = await startNode();
-  h = await historyAndTamperings(node.httpUrl);
+  url = node.httpUrl;
+  h = await historyAndTamperings(url);
 });
 
 describe("verifyHistory (our package, Node) on a node's history", T, () => {
@@ -56,5 +58,22 @@ describe("verifyHistory (our package, Node) on a node's history", T, () => {
   it("bad arguments are typed errors", async () => {
     await assert.rejects(verifyHistory("not-a-cid", h.blocks), (e) => e.code === "BAD_ARGUMENT");
     await assert.rejects(verifyHistory(h.head, { [h.head]: "bytes" }), (e) => e.code === "BAD_ARGUMENT");
+  });
+});
+
+describe("verifyMetadata (our package, Node): look up, fetch and verify from a node's gateway", T, () => {
+  it("fetches the history as a CAR and the module, verifies and replays, with progress", async () => {
+    const stages = [];
+    const r = await verifyMetadata({ gateway: url, ...h.record, onProgress: (p) => stages.push(p.stage) });
+    assert.equal(r.cid, h.head);
+    assert.deepEqual(r.content, { name: h.names[0] });
+    assert.deepEqual(r.versions.map((v) => v.content.name), h.names);
+    assert.deepEqual(stages, ["lookup", "fetch-history", "fetch-modules", "verify", "done"]);
+  });
+
+  it("an unknown record is NOT_FOUND, an unreachable gateway FETCH_FAILED, bad fields BAD_ARGUMENT", async () => {
+    await assert.rejects(verifyMetadata({ gateway: url, ...h.record, tokenId: "no-such-token" }), (e) => e.code === "NOT_FOUND");
+    await assert.rejects(verifyMetadata({ gateway: "http://127.0.0.1:9", ...h.record }), (e) => e.code === "FETCH_FAILED");
+    await assert.rejects(verifyMetadata({ gateway: url, ...h.record, version: 1 }), (e) => e.code === "BAD_ARGUMENT");
   });
 });

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use cid::Cid;
-use js_sys::{Map, Reflect, Uint8Array};
+use js_sys::{Array, Map, Reflect, Uint8Array};
 use lineage_metadata::verify::{replay_history, verify_history, HistoryError, ReplayError};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
@@ -116,4 +116,63 @@ fn replay_at(e: &ReplayError) -> (usize, &str) {
         | ReplayError::Contract { index, cid, .. }
         | ReplayError::Mismatch { index, cid, .. } => (*index, cid),
     }
+}
+
+/// Lineage's `data_key` of a token (what the gateway's record lookups take).
+#[wasm_bindgen(js_name = dataKey)]
+pub fn data_key_js(chain_id: &str, token_address: &str, token_id: &str) -> String {
+    lineage_metadata::data_key(chain_id, token_address, token_id)
+}
+
+/// The blocks of a CARv1 (`GET /ipfs/<cid>?format=car`) as `[cid string, Uint8Array]` pairs,
+/// in file order. Nothing is trusted here: `verifyHistory` checks every block against its CID.
+/// Throws `BAD_ARGUMENT` when the bytes are not a CARv1.
+#[wasm_bindgen(js_name = carBlocks)]
+pub fn car_blocks(car: &[u8]) -> Result<Array, JsValue> {
+    let bad = |what: String| js_error("BAD_ARGUMENT", &format!("not a CARv1: {what}"));
+    let (header_len, mut rest) =
+        unsigned_varint::decode::usize(car).map_err(|e| bad(format!("header length: {e}")))?;
+    rest = rest
+        .get(header_len..)
+        .ok_or_else(|| bad("header cut short".into()))?;
+    let out = Array::new();
+    while !rest.is_empty() {
+        let (len, after) = unsigned_varint::decode::usize(rest)
+            .map_err(|e| bad(format!("section length: {e}")))?;
+        let section = after
+            .get(..len)
+            .ok_or_else(|| bad("a section is cut short".into()))?;
+        rest = &after[len..];
+        let mut reader = section;
+        let cid = Cid::read_bytes(&mut reader).map_err(|e| bad(format!("a section's CID: {e}")))?;
+        let pair = Array::of2(&cid.to_string().into(), &Uint8Array::from(reader).into());
+        out.push(&pair);
+    }
+    Ok(out)
+}
+
+/// The CIDs of the meta-contract modules the blocks' recorded inputs name (each once): what to
+/// fetch besides the history for `verifyHistory` to replay it. Blocks that do not decode are
+/// skipped (`verifyHistory` reports them).
+#[wasm_bindgen(js_name = contractModules)]
+pub fn contract_modules(blocks: &Map) -> Array {
+    let mut seen = std::collections::BTreeSet::new();
+    blocks.for_each(&mut |value, _| {
+        if let Ok(bytes) = value.dyn_into::<Uint8Array>() {
+            let decoded: Result<lineage_metadata::block::Block, _> = decode_block(&bytes.to_vec());
+            if let Ok(block) = decoded {
+                if let Some(inputs) = block.inputs {
+                    seen.insert(inputs.contract.cid);
+                }
+            }
+        }
+    });
+    seen.into_iter().map(JsValue::from).collect()
+}
+
+fn decode_block(
+    bytes: &[u8],
+) -> Result<lineage_metadata::block::Block, lineage_metadata::block::BlockError> {
+    let cid = lineage_metadata::block::cid_of(lineage_metadata::block::DAG_CBOR, bytes);
+    lineage_metadata::block::Block::decode_checked(&cid, bytes)
 }

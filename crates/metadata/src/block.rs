@@ -187,8 +187,18 @@ impl Block {
                 reason: format!("codec 0x{:x} is not dag-cbor", cid.codec()),
             });
         }
+        // Checked above: `cid` is the CIDv1 dag-cbor of these bytes, as `decode` names them.
+        Block::decode(bytes)
+    }
+
+    /// Decodes block bytes without checking them against a CID (for reading links before
+    /// verification, which checks every block anyway).
+    ///
+    /// # Errors
+    /// [`BlockError::Decode`] when the bytes are not a Lineage block.
+    pub fn decode(bytes: &[u8]) -> Result<Block, BlockError> {
         serde_ipld_dagcbor::from_slice(bytes).map_err(|e| BlockError::Decode {
-            cid: cid.to_string(),
+            cid: cid_of(DAG_CBOR, bytes).to_string(),
             reason: e.to_string(),
         })
     }

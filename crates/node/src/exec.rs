@@ -207,6 +207,23 @@ impl Usage {
     }
 }
 
+/// Adds `seconds` of worker time to `owner`'s usage, and forgets long-idle senders once the map
+/// holds many more than the `senders` with particles.
+fn charge(usage: &mut HashMap<PeerId, Usage>, senders: usize, owner: PeerId, seconds: f64) {
+    let now = Instant::now();
+    let u = usage.entry(owner).or_insert(Usage {
+        seconds: 0.0,
+        at: now,
+    });
+    *u = Usage {
+        seconds: u.now(now) + seconds,
+        at: now,
+    };
+    if usage.len() > 2 * senders + 1024 {
+        usage.retain(|_, u| u.now(now) > 1e-6);
+    }
+}
+
 /// Stack of a worker thread: Marine calls and serde run here (AquaVM has its own, see
 /// `lineage_peer`'s platform module).
 const WORKER_STACK: usize = 16 * 1024 * 1024;
@@ -337,10 +354,6 @@ impl Executor {
     pub fn finish(&mut self, done: Done) -> Vec<Outcome> {
         self.idle.push(done.worker);
         let key = done.key;
-        if let Some(owner) = self.slots.get(&key).map(|s| s.owner) {
-            let busy: f64 = done.outcomes.iter().map(|o| o.busy.as_secs_f64()).sum();
-            self.charge(owner, busy);
-        }
         let Some(slot) = self.slots.get_mut(&key) else {
             self.pump();
             return done.outcomes;
@@ -349,7 +362,8 @@ impl Executor {
         if let Some(n) = self.running.get_mut(&owner) {
             *n = n.saturating_sub(1);
         }
-
+        let busy: f64 = done.outcomes.iter().map(|o| o.busy.as_secs_f64()).sum();
+        charge(&mut self.usage, self.owned.len(), owner, busy);
         match done.peer {
             Some(peer) => {
                 let bytes = peer.bytes_held();
@@ -409,22 +423,6 @@ impl Executor {
             .entry(slot.owner)
             .or_default()
             .push_back(key.clone());
-    }
-
-    /// Adds `seconds` of worker time to `owner`'s usage (and forgets long-idle senders).
-    fn charge(&mut self, owner: PeerId, seconds: f64) {
-        let now = Instant::now();
-        let u = self.usage.entry(owner).or_insert(Usage {
-            seconds: 0.0,
-            at: now,
-        });
-        *u = Usage {
-            seconds: u.now(now) + seconds,
-            at: now,
-        };
-        if self.usage.len() > 2 * self.owned.len() + 1024 {
-            self.usage.retain(|_, u| u.now(now) > 1e-6);
-        }
     }
 
     fn remove(&mut self, key: &ParticleKey) {

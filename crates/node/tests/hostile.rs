@@ -5,9 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use common::{
-    air, args, call_ok, connect, log_lines, now_ms, send_raw_particle, test_config, TestNode,
+    air, args, call_ok, connect, deploy_args, log_lines, metric, now_ms, send_raw_particle,
+    test_config, trivial_call, TestNode,
 };
 use libp2p::identity::Keypair;
 use lineage_net::client::Client;
@@ -21,26 +21,14 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 const PROMPT: Duration = Duration::from_millis(1_000);
 
 async fn within_timeout(test: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(TEST_TIMEOUT, test)
-        .await
-        .expect("test finished in time");
+    common::within(TEST_TIMEOUT, test).await;
 }
 
 /// `concatOnRelay` `n` times; returns the slowest round trip.
 async fn slowest_of(client: &Client, n: usize) -> Duration {
     let mut slowest = Duration::ZERO;
     for i in 0..n {
-        let started = Instant::now();
-        let got = client
-            .call(
-                air::CONCAT_ON_RELAY,
-                args(&[("a", json!(i.to_string())), ("b", json!("!"))]),
-                common::TTL_MS,
-            )
-            .await
-            .expect("a trivial call is answered");
-        assert_eq!(got, json!(format!("{i}!")));
-        slowest = slowest.max(started.elapsed());
+        slowest = slowest.max(trivial_call(client, i).await);
     }
     slowest
 }
@@ -101,19 +89,6 @@ async fn a_particle_over_its_time_budget_is_dropped_with_a_clear_reason() {
     .await;
 }
 
-/// `spin(1)` on the relay; its error message comes back as the result.
-const SPIN_ON_RELAY: &str = r#"
-(xor
- (seq
-  (seq
-   (call %init_peer_id% ("getDataSrv" "-relay-") [] -relay-)
-   (call %init_peer_id% ("getDataSrv" "service_id") [] sid))
-  (xor
-   (seq (call -relay- (sid "spin") [1] r) (call %init_peer_id% ("callbackSrv" "response") [r]))
-   (call %init_peer_id% ("callbackSrv" "response") [:error:.$.message])))
- (call %init_peer_id% ("errorHandlingSrv" "error") [:error: 0]))
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_service_call_runs_out_of_fuel_while_others_are_served() {
     within_timeout(async {
@@ -132,15 +107,7 @@ async fn an_endless_service_call_runs_out_of_fuel_while_others_are_served() {
         let deployed = deployer
             .call(
                 air::DEPLOY_SERVICE,
-                args(&[
-                    (
-                        "wasm_b64",
-                        base64::engine::general_purpose::STANDARD
-                            .encode(wasm)
-                            .into(),
-                    ),
-                    ("module_name", "spin".into()),
-                ]),
+                deploy_args(&wasm, "spin"),
                 common::TTL_MS,
             )
             .await
@@ -155,7 +122,7 @@ async fn an_endless_service_call_runs_out_of_fuel_while_others_are_served() {
             let started = Instant::now();
             let r = deployer
                 .call(
-                    SPIN_ON_RELAY,
+                    &air::service_call_on_relay("spin", "1"),
                     args(&[("service_id", json!(service_id))]),
                     60_000,
                 )
@@ -243,12 +210,7 @@ async fn metrics_and_health_report_particles_and_rejections() {
         let (status, metrics) = common::http_get(&node, "/metrics").await;
         assert_eq!(status, 200);
         let value = |name: &str| -> f64 {
-            metrics
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.rsplit(' ').next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{name} in {metrics}"))
+            metric(&metrics, name).unwrap_or_else(|| panic!("{name} in {metrics}"))
         };
         assert!(value("lineage_particles_received_total") >= 2.0);
         assert!(value("lineage_particles_sent_total") >= 1.0);
@@ -273,18 +235,6 @@ async fn metrics_and_health_report_particles_and_rejections() {
         node.stop().await;
     })
     .await;
-}
-
-fn deploy_args(wasm: &[u8], name: &str) -> std::collections::HashMap<String, Value> {
-    args(&[
-        (
-            "wasm_b64",
-            base64::engine::general_purpose::STANDARD
-                .encode(wasm)
-                .into(),
-        ),
-        ("module_name", name.into()),
-    ])
 }
 
 const GREETING: &[u8] = include_bytes!("../../../tests/fixtures/greeting.wasm");
@@ -351,14 +301,7 @@ async fn a_peer_cannot_steer_the_node_to_dial_an_address_of_its_choosing() {
 
         let key = Keypair::generate_ed25519();
         let steerer = key.public().to_peer_id();
-        let mut swarm = lineage_net::transport::build_swarm(
-            key,
-            "steering-test",
-            lineage_net::ConnectionLimits::default(),
-            1 << 20,
-        )
-        .await
-        .expect("swarm");
+        let mut swarm = common::swarm(key, "steering-test").await;
         swarm
             .behaviour_mut()
             .kad

@@ -3,31 +3,14 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{air, args, connect, now_ms, test_config, TestNode};
+use common::{connect, metric, now_ms, test_config, trivial_call, TestNode};
 use libp2p::identity::Keypair;
-use lineage_net::client::Client;
 use lineage_particle::Particle;
-use serde_json::json;
 
 /// What a well-behaved client's trivial call may take meanwhile (debug build).
 const PROMPT: Duration = Duration::from_millis(1_000);
-
-/// One `concatOnRelay`; returns its round trip.
-async fn trivial_call(client: &Client, i: usize) -> Duration {
-    let started = Instant::now();
-    let got = client
-        .call(
-            air::CONCAT_ON_RELAY,
-            args(&[("a", json!(i.to_string())), ("b", json!("!"))]),
-            common::TTL_MS,
-        )
-        .await
-        .expect("a trivial call is answered");
-    assert_eq!(got, json!(format!("{i}!")));
-    started.elapsed()
-}
 
 /// Fifty peers flooding the node with trivial particles (finding 15: 50 peers at 20/s each;
 /// before issue 8 the node saturated at about 100 particles/s on its event loop and a
@@ -89,14 +72,7 @@ async fn fifty_busy_peers_leave_a_well_behaved_client_its_turn() {
             "trivial calls took {took:?} while {PEERS} peers sent {PER_SEC} particles/s each"
         );
         let (_, metrics) = common::http_get(&node, "/metrics").await;
-        let value = |name: &str| -> f64 {
-            metrics
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.rsplit(' ').next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0)
-        };
+        let value = |name: &str| metric(&metrics, name).unwrap_or(0.0);
         assert!(
             value("lineage_particles_received_total") >= (PEERS * PER_SEC * SECONDS / 2) as f64,
             "the flood reached the node: {metrics}"
@@ -109,7 +85,5 @@ async fn fifty_busy_peers_leave_a_well_behaved_client_its_turn() {
         common::assert_node_serves(&node).await;
         node.stop().await;
     };
-    tokio::time::timeout(Duration::from_secs(120), test)
-        .await
-        .expect("test finished in time");
+    common::within(Duration::from_secs(120), test).await;
 }

@@ -7,8 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use common::{air, args, connect, now_ms, send_raw_particle, test_config, TestNode};
+use common::{air, args, connect, deploy_args, now_ms, send_raw_particle, test_config, TestNode};
 use libp2p::identity::Keypair;
 use lineage_particle::Particle;
 use serde_json::json;
@@ -18,19 +17,6 @@ static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const HOG: &[u8] = include_bytes!("../../../tests/fixtures/hog.wasm");
 const MIB: u64 = 1 << 20;
-
-/// `hog(4)` (allocates 4 MiB blocks until memory runs out) on the relay; the error comes back.
-const HOG_ON_RELAY: &str = r#"
-(xor
- (seq
-  (seq
-   (call %init_peer_id% ("getDataSrv" "-relay-") [] -relay-)
-   (call %init_peer_id% ("getDataSrv" "service_id") [] sid))
-  (xor
-   (seq (call -relay- (sid "hog") [4] r) (call %init_peer_id% ("callbackSrv" "response") [r]))
-   (call %init_peer_id% ("callbackSrv" "response") [:error:.$.message])))
- (call %init_peer_id% ("errorHandlingSrv" "error") [:error: 0]))
-"#;
 
 /// Resident memory of this process (the node runs in it), from /proc.
 fn rss() -> u64 {
@@ -68,15 +54,10 @@ async fn services_that_trap_at_their_memory_cap_give_the_memory_back() {
         config.service_memory_bytes = CAP;
         let node = TestNode::start(config).await;
         let client = connect(&node.tcp).await;
-        let wasm_b64 = base64::engine::general_purpose::STANDARD.encode(HOG);
         let before = rss();
         for _ in 0..SERVICES {
             let deployed = client
-                .call(
-                    air::DEPLOY_SERVICE,
-                    args(&[("wasm_b64", json!(wasm_b64)), ("module_name", json!("hog"))]),
-                    60_000,
-                )
+                .call(air::DEPLOY_SERVICE, deploy_args(HOG, "hog"), 60_000)
                 .await
                 .expect("deployed");
             let sid = deployed["service_id"]
@@ -84,7 +65,12 @@ async fn services_that_trap_at_their_memory_cap_give_the_memory_back() {
                 .expect("service_id")
                 .to_string();
             let got = client
-                .call(HOG_ON_RELAY, args(&[("service_id", json!(sid))]), 60_000)
+                .call(
+                    // hog(4) allocates 4 MiB blocks until memory runs out.
+                    &air::service_call_on_relay("hog", "4"),
+                    args(&[("service_id", json!(sid))]),
+                    60_000,
+                )
                 .await
                 .expect("the trap's message comes back");
             assert!(
@@ -103,9 +89,7 @@ async fn services_that_trap_at_their_memory_cap_give_the_memory_back() {
         common::assert_node_serves(&node).await;
         node.stop().await;
     };
-    tokio::time::timeout(Duration::from_secs(240), test)
-        .await
-        .expect("test finished in time");
+    common::within(Duration::from_secs(240), test).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,7 +129,5 @@ async fn a_particle_sent_on_to_many_peers_is_held_once() {
         common::assert_node_serves(&node).await;
         node.stop().await;
     };
-    tokio::time::timeout(Duration::from_secs(120), test)
-        .await
-        .expect("test finished in time");
+    common::within(Duration::from_secs(120), test).await;
 }

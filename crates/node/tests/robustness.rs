@@ -36,9 +36,7 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(45);
 const PROMPTLY: Duration = Duration::from_secs(3);
 
 async fn within_timeout(test: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(TEST_TIMEOUT, test)
-        .await
-        .expect("test finished in time");
+    common::within(TEST_TIMEOUT, test).await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,8 +6,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
-use common::{air, args, call_ok, connect, now_ms, test_config, TestNode, TTL_MS};
+use common::{air, args, call_ok, connect, deploy_args, now_ms, test_config, TestNode, TTL_MS};
 use libp2p::Multiaddr;
 use lineage_net::client::ClientError;
 use serde_json::{json, Value};
@@ -139,12 +138,11 @@ async fn deploy_greeting_then_greet_list_and_remove() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let node = TestNode::start(test_config()).await;
         let mut client = connect(&node.ws).await;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(GREETING_WASM);
 
         let deployed = call_ok(
             &mut client,
             air::DEPLOY_SERVICE,
-            args(&[("wasm_b64", b64.into()), ("module_name", "greeting".into())]),
+            deploy_args(GREETING_WASM, "greeting"),
         )
         .await;
         let hash = deployed["module_hash"].as_str().expect("module_hash");
@@ -224,11 +222,10 @@ async fn a_trapping_marine_call_is_caught_and_the_service_still_answers() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let node = TestNode::start(test_config()).await;
         let mut client = connect(&node.tcp).await;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(TRAP_WASM);
         let deployed = call_ok(
             &mut client,
             air::DEPLOY_SERVICE,
-            args(&[("wasm_b64", b64.into()), ("module_name", "trap".into())]),
+            deploy_args(TRAP_WASM, "trap"),
         )
         .await;
         let service_id = deployed["service_id"].as_str().expect("service_id");
@@ -372,11 +369,10 @@ async fn a_void_aqua_function_completes_once_the_particle_is_sent() {
     tokio::time::timeout(TEST_TIMEOUT, async {
         let node = TestNode::start(test_config()).await;
         let mut client = connect(&node.tcp).await;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(GREETING_WASM);
         let deployed = call_ok(
             &mut client,
             air::DEPLOY_SERVICE,
-            args(&[("wasm_b64", b64.into()), ("module_name", "greeting".into())]),
+            deploy_args(GREETING_WASM, "greeting"),
         )
         .await;
         let started = std::time::Instant::now();
@@ -419,14 +415,7 @@ async fn webrtc_direct_keeps_its_certhash_across_restarts_and_serves_clients() {
         let (id, hash) = (first.peer_id, certhash(&first.webrtc));
         // A native WebRTC dialer needs its own UDP listener first (browsers don't).
         let key = libp2p::identity::Keypair::generate_ed25519();
-        let mut swarm = lineage_net::transport::build_swarm(
-            key.clone(),
-            "test",
-            lineage_net::ConnectionLimits::default(),
-            1 << 20,
-        )
-        .await
-        .expect("swarm");
+        let mut swarm = common::swarm(key.clone(), "test").await;
         swarm
             .listen_on("/ip4/127.0.0.1/udp/0/webrtc-direct".parse().expect("addr"))
             .expect("listen");

@@ -713,31 +713,7 @@ mod tests {
 
     /// Deploys greeting.wasm as `owner`; returns the service id.
     fn deploy(s: &mut Services, owner: PeerId) -> String {
-        let host = s.peer_id;
-        let c = ctx(owner, host, vec![]);
-        let b64 = base64::engine::general_purpose::STANDARD.encode(GREETING);
-        let hash = call(
-            s,
-            &c,
-            "dist",
-            "add_module",
-            vec![json!(b64), json!({"name": "greeting"})],
-        )
-        .unwrap();
-        let bp = call(
-            s,
-            &c,
-            "dist",
-            "make_blueprint",
-            vec![json!("greeting"), json!([hash])],
-        )
-        .unwrap();
-        let bp_id = call(s, &c, "dist", "add_blueprint", vec![bp]).unwrap();
-        call(s, &c, "srv", "create", vec![bp_id])
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string()
+        deploy_module(s, owner, "greeting", GREETING).expect("greeting.wasm deploys")
     }
 
     fn services() -> (Services, PeerId, PeerId) {

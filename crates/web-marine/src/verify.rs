@@ -159,8 +159,7 @@ pub fn contract_modules(blocks: &Map) -> Array {
     let mut seen = std::collections::BTreeSet::new();
     blocks.for_each(&mut |value, _| {
         if let Ok(bytes) = value.dyn_into::<Uint8Array>() {
-            let decoded: Result<lineage_metadata::block::Block, _> = decode_block(&bytes.to_vec());
-            if let Ok(block) = decoded {
+            if let Ok(block) = lineage_metadata::block::Block::decode(&bytes.to_vec()) {
                 if let Some(inputs) = block.inputs {
                     seen.insert(inputs.contract.cid);
                 }
@@ -168,11 +167,4 @@ pub fn contract_modules(blocks: &Map) -> Array {
         }
     });
     seen.into_iter().map(JsValue::from).collect()
-}
-
-fn decode_block(
-    bytes: &[u8],
-) -> Result<lineage_metadata::block::Block, lineage_metadata::block::BlockError> {
-    let cid = lineage_metadata::block::cid_of(lineage_metadata::block::DAG_CBOR, bytes);
-    lineage_metadata::block::Block::decode_checked(&cid, bytes)
 }

@@ -47,6 +47,69 @@ pub mod air {
     fixture!(TRAP_ON_RELAY, "services.trapOnRelay");
     fixture!(ECHO_VIA_RELAY, "echo.echoViaRelay");
     fixture!(IS_CONNECTED_ON_RELAY, "echo.isConnectedOnRelay");
+
+    /// Calls `function(arg)` of the service named by the `service_id` argument on the relay;
+    /// its result — or, when it fails, its error message — comes back as the call's result.
+    pub fn service_call_on_relay(function: &str, arg: &str) -> String {
+        format!(
+            r#"
+(xor
+ (seq
+  (seq
+   (call %init_peer_id% ("getDataSrv" "-relay-") [] -relay-)
+   (call %init_peer_id% ("getDataSrv" "service_id") [] sid))
+  (xor
+   (seq (call -relay- (sid "{function}") [{arg}] r) (call %init_peer_id% ("callbackSrv" "response") [r]))
+   (call %init_peer_id% ("callbackSrv" "response") [:error:.$.message])))
+ (call %init_peer_id% ("errorHandlingSrv" "error") [:error: 0]))
+"#
+        )
+    }
+}
+
+/// Fails the test if `test` takes longer than `limit`.
+pub async fn within(limit: Duration, test: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(limit, test)
+        .await
+        .expect("test finished in time");
+}
+
+/// `air::DEPLOY_SERVICE` arguments: `wasm` as module `name`.
+pub fn deploy_args(wasm: &[u8], name: &str) -> HashMap<String, Value> {
+    use base64::Engine as _;
+    args(&[
+        (
+            "wasm_b64",
+            base64::engine::general_purpose::STANDARD
+                .encode(wasm)
+                .into(),
+        ),
+        ("module_name", name.into()),
+    ])
+}
+
+/// One `concatOnRelay(i, "!")`, checked; returns its round trip.
+pub async fn trivial_call(client: &Client, i: usize) -> Duration {
+    let started = Instant::now();
+    let got = client
+        .call(
+            air::CONCAT_ON_RELAY,
+            args(&[("a", i.to_string().into()), ("b", "!".into())]),
+            TTL_MS,
+        )
+        .await
+        .expect("a trivial call is answered");
+    assert_eq!(got, Value::String(format!("{i}!")));
+    started.elapsed()
+}
+
+/// The value of the first `/metrics` line starting with `name` (labels included in `name`).
+pub fn metric(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
 }
 
 /// `getDataSrv` arguments of a call.
@@ -305,14 +368,7 @@ pub async fn connect(relay: &Multiaddr) -> Client {
 
 /// A Rust client with `key`, connected to `relay` (at most 10 s).
 pub async fn connect_with(key: Keypair, relay: &Multiaddr) -> Client {
-    let swarm = lineage_net::transport::build_swarm(
-        key.clone(),
-        "lineage-node-tests",
-        lineage_net::ConnectionLimits::default(),
-        lineage_particle::DEFAULT_MAX_FRAME_SIZE,
-    )
-    .await
-    .expect("client swarm");
+    let swarm = swarm(key.clone(), "lineage-node-tests").await;
     tokio::time::timeout(
         Duration::from_secs(10),
         Client::connect(swarm, key, relay.clone()),
@@ -320,6 +376,18 @@ pub async fn connect_with(key: Keypair, relay: &Multiaddr) -> Client {
     .await
     .expect("connected within 10 s")
     .expect("connected")
+}
+
+/// A client swarm with default limits and frame size (not connected).
+pub async fn swarm(key: Keypair, agent: &str) -> libp2p::Swarm<lineage_net::Behaviour> {
+    lineage_net::transport::build_swarm(
+        key,
+        agent,
+        lineage_net::ConnectionLimits::default(),
+        lineage_particle::DEFAULT_MAX_FRAME_SIZE,
+    )
+    .await
+    .expect("client swarm")
 }
 
 /// Sends `particle` as is through a connected client and drives its swarm until it is written.

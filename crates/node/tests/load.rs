@@ -16,10 +16,10 @@ const PROMPT: Duration = Duration::from_millis(1_000);
 /// before issue 8 the node saturated at about 100 particles/s on its event loop and a
 /// well-behaved client's call timed out after 10 s).
 ///
-/// A debug build's node runs ~30 such particles a second on these two cores while the 50
-/// flooding clients run in the same process, so 50 × 20/s would be ~30× its capacity and a
-/// sender's fair share a few ms of worker time a second — less than one trivial call of the
-/// well-behaved client costs. The test floods at 50 × 10/s, still many times what the node
+/// A debug build's node runs ~65 such particles a second on these two cores (~30 ms each, two
+/// workers) while the 50 flooding clients run in the same process, so 50 × 20/s would be ~15×
+/// its capacity and a sender's fair share about one particle a second — less than a client
+/// calling back to back asks for. The test floods at 50 × 10/s, still many times what the node
 /// can run: each flooder gets its share and the rest is refused at its queue quota, while the
 /// well-behaved client (one trivial call every 1.5 s, under its share) goes ahead of them — a
 /// free worker goes to the sender that used the least worker time lately. The benchmark

@@ -295,3 +295,91 @@ export function verifyMetadata(record: {
   replay?: boolean;
   onProgress?: (p: VerifyProgress) => void;
 }): Promise<{ cid: string; content: JSONValue; versions: VerifiedVersion[] }>;
+
+// ---- wallets and publishing (ours: not in js-client) -------------------------------------------
+
+/** An EIP-1193 provider: what wallets inject (`window.ethereum`) and announce over EIP-6963. */
+export interface Eip1193Provider {
+  request(args: { method: string; params?: unknown[] | Record<string, unknown> }): Promise<unknown>;
+}
+
+/** An EIP-6963 announcement: the wallet's `info` and its provider. */
+export type WalletDetail = { info: { uuid: string; name: string; icon: string; rdns: string }; provider: Eip1193Provider };
+
+/**
+ * The wallets injected into this page (EIP-6963 `eip6963:requestProvider` /
+ * `eip6963:announceProvider`, one per uuid), or a legacy `window.ethereum`; `[]` without a window.
+ *
+ * @example
+ * const [wallet] = await discoverWallets();
+ */
+export function discoverWallets(options?: { timeoutMs?: number; target?: EventTarget }): Promise<WalletDetail[]>;
+
+/** Signs Lineage transactions: {@link walletSigner} or {@link keyPairSigner}. */
+export interface TransactionSigner {
+  readonly kind: "evm" | "ed25519";
+  readonly legacy: boolean;
+  /** The `public_key` transactions carry (an EVM address or a base58 Ed25519 key). */
+  publicKey(): Promise<string>;
+  sign(request: TransactionRequest): Promise<TransactionRequest>;
+}
+
+/** A Lineage transaction request (docs/metadata-signing.md). */
+export type TransactionRequest = {
+  method: string; meta_contract_id: string; chain_id: string; token_address: string; token_id: string;
+  alias: string; version: string; mcdata: string; data: string; prev: string; timestamp: number;
+  public_key: string; signature: string;
+};
+
+/**
+ * A signer backed by an EIP-1193 provider: `eth_requestAccounts`, then `eth_signTypedData_v4`
+ * (the wallet shows every signed field), or `personal_sign` with `legacy: true`.
+ *
+ * @example
+ * const signer = walletSigner(window.ethereum);
+ */
+export function walletSigner(provider: Eip1193Provider, options?: { account?: string; legacy?: boolean }): TransactionSigner;
+
+/**
+ * A signer with an Ed25519 {@link KeyPair} (strong mode).
+ *
+ * @example
+ * const signer = keyPairSigner(await KeyPair.randomEd25519());
+ */
+export function keyPairSigner(keyPair: KeyPair): TransactionSigner;
+
+export type PublishProgress =
+  | { stage: "account" }
+  | { stage: "prev" }
+  | { stage: "sign"; prev: string }
+  | { stage: "send" }
+  | { stage: "done"; cid: string; transactionHash: string };
+
+/**
+ * Builds, signs (the wallet shows the typed fields) and publishes a `metadata` transaction on a
+ * node's gateway; `prev` is looked up when not given. Throws an `Error` with `code`
+ * `USER_REJECTED` (EIP-1193 4001), `WALLET_UNAUTHORIZED` / `WALLET_UNSUPPORTED` /
+ * `WALLET_DISCONNECTED` / `WALLET_ERROR`, `SIGNATURE_INVALID` (checked before sending),
+ * `PUBLISH_REJECTED` (with `reason`, e.g. `stale_prev`, `contract_rejected`), `FETCH_FAILED` or
+ * `BAD_ARGUMENT`.
+ *
+ * @example
+ * const { cid } = await publishMetadata({ gateway, signer: walletSigner(window.ethereum),
+ *   chainId: "80001", tokenAddress, tokenId: "1", metaContractId: "open", version: "v1",
+ *   data: { name: "Ada" } });
+ */
+export function publishMetadata(tx: {
+  gateway: string;
+  signer: TransactionSigner;
+  chainId: string;
+  tokenAddress: string;
+  tokenId: string;
+  metaContractId: string;
+  version: string;
+  data: string | JSONValue;
+  alias?: string;
+  mcdata?: string;
+  prev?: string;
+  timestamp?: number;
+  onProgress?: (p: PublishProgress) => void;
+}): Promise<{ cid: string; transactionHash: string; request: TransactionRequest; receipt: Record<string, unknown> }>;

@@ -8,3 +8,4 @@ export { KeyPair, fromBase58Sk, fromBase64Sk, fromOpts } from "./keypair.js";
 export { kras, stage, testNet, randomKras, randomStage, randomTestNet } from "./network.js";
 export { js2aqua, aqua2js } from "./conversions.js";
 export { verifyHistory, verifyMetadata } from "./verify.js";
+export { discoverWallets, keyPairSigner, publishMetadata, walletSigner } from "./wallet.js";

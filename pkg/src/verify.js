@@ -3,6 +3,7 @@
 // and replaying one needs the interpreter.
 
 import { codedError, errorText } from "./errors.js";
+import { fetchOk, gatewayBase, recordHead } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
 /**
@@ -75,17 +76,12 @@ export async function verifyMetadata(record) {
       // A throwing progress callback does not stop verification.
     }
   };
-  const base = gateway.replace(/\/+$/, "");
+  const base = gatewayBase(gateway);
   const glue = await loadMarine();
   progress("lookup");
   const dataKey = glue.dataKey(chainId, tokenAddress, tokenId);
-  const reply = await fetchOk(`${base}/api/v0/json-rpc`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "get_metadata", params: [dataKey, metaContractId, publicKey, alias, version] }),
-  }).then((r) => r.json());
-  const head = reply?.result?.metadata?.cid;
-  if (!head) throw codedError("NOT_FOUND", `no such record on ${base}: ${JSON.stringify(reply?.error ?? reply?.result ?? reply)}`);
+  const head = await recordHead(base, dataKey, { metaContractId, publicKey, alias, version });
+  if (!head) throw codedError("NOT_FOUND", `${base} has no record ${chainId}/${tokenAddress}/${tokenId} (${metaContractId}, ${publicKey}, alias ${JSON.stringify(alias)}, ${version})`);
   progress("fetch-history", { head });
   const car = new Uint8Array(await (await fetchOk(`${base}/ipfs/${head}?format=car`)).arrayBuffer());
   const blocks = new Map(glue.carBlocks(car));
@@ -100,13 +96,3 @@ export async function verifyMetadata(record) {
   return { cid: head, content: report.versions[0]?.content, versions: report.versions };
 }
 
-async function fetchOk(url, init) {
-  let res;
-  try {
-    res = await fetch(url, init);
-  } catch (err) {
-    throw codedError("FETCH_FAILED", `${url}: ${errorText(err)}`);
-  }
-  if (!res.ok) throw codedError("FETCH_FAILED", `${url}: HTTP ${res.status} ${await res.text().catch(() => "")}`.trim());
-  return res;
-}

@@ -126,7 +126,7 @@ describe("exports", () => {
           "v5_callFunction", "v5_registerService",
         ];
     // Ours only (not in js-client): in-page verification of Lineage metadata.
-    const oursOnly = ["verifyHistory", "verifyMetadata"];
+    const oursOnly = ["verifyHistory", "verifyMetadata", "discoverWallets", "keyPairSigner", "publishMetadata", "walletSigner"];
     assert.deepEqual(Object.keys(ours).filter((k) => !oursOnly.includes(k)).sort(), expected);
     for (const name of oursOnly) assert.equal(typeof ours[name], "function", name);
   });

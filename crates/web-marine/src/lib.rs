@@ -15,6 +15,7 @@
 //! It also verifies Lineage record histories (`verifyHistory`, see `verify.rs`): meta contracts
 //! are Marine services, and replaying them needs this interpreter.
 
+mod sign;
 mod verify;
 
 use js_sys::{Array, Reflect, Uint8Array};

@@ -213,12 +213,12 @@ export async function freePorts({ tcp = 2, udp = 1 } = {}) {
 /**
  * Starts lineage-node and waits for `ready`. Ports default to 0 (any); `dataDir` defaults to a
  * fresh temp dir that `stop()` removes (a given one is kept). Returns
- * { peerId, wsAddr, webrtcAddr, addrs, stdout(), stderr(), stop(), kill(), child }.
+ * { peerId, wsAddr, webrtcAddr, httpUrl (the gateway), addrs, stdout(), stderr(), stop(), kill(), child }.
  */
-export async function startNode({ ws = 0, tcp = 0, webrtc = 0, dataDir, args = [], readyTimeoutMs = 30_000 } = {}) {
+export async function startNode({ ws = 0, tcp = 0, webrtc = 0, http = 0, dataDir, args = [], readyTimeoutMs = 30_000 } = {}) {
   const ownDir = !dataDir;
   dataDir ??= await mkdtemp(join(tmpdir(), "lineage-browser-node-"));
-  const argv = ["--data-dir", dataDir, "--ws-port", String(ws), "--tcp-port", String(tcp), "--webrtc-port", String(webrtc), "--http-port", "0", ...args];
+  const argv = ["--data-dir", dataDir, "--ws-port", String(ws), "--tcp-port", String(tcp), "--webrtc-port", String(webrtc), "--http-port", String(http), ...args];
   const child = spawn(NODE_BIN, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
   let out = "";
   let err = "";
@@ -231,6 +231,7 @@ export async function startNode({ ws = 0, tcp = 0, webrtc = 0, dataDir, args = [
   child.stdout.setEncoding("utf8");
   const exited = new Promise((ok) => child.once("exit", (code, signal) => ok({ code, signal })));
   const addrs = [];
+  let httpUrl;
   const ready = new Promise((ok, fail) => {
     let buf = "";
     const timer = setTimeout(() => fail(new Error(`lineage-node did not print "ready" within ${readyTimeoutMs} ms`)), readyTimeoutMs);
@@ -243,7 +244,9 @@ export async function startNode({ ws = 0, tcp = 0, webrtc = 0, dataDir, args = [
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
         const m = line.match(/^listening: (\S+)$/);
+        const h = line.match(/^http: (http:\/\/\S+)$/);
         if (m) addrs.push(m[1]);
+        else if (h) httpUrl = h[1];
         else if (line === "ready") {
           clearTimeout(timer);
           ok();
@@ -298,6 +301,7 @@ export async function startNode({ ws = 0, tcp = 0, webrtc = 0, dataDir, args = [
     await node.stop(1_000);
     throw new Error(`${e.message}\nargs: ${argv.join(" ")}\n--- stdout ---\n${out}\n--- stderr (tail) ---\n${err.slice(-4000)}`);
   }
+  node.httpUrl = httpUrl;
   node.wsAddr = addrs.find((a) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\/\w+$/.test(a));
   node.webrtcAddr = addrs.find((a) => /^\/ip4\/127\.0\.0\.1\/udp\/\d+\/webrtc-direct\/certhash\/[^/]+\/p2p\/\w+$/.test(a));
   if (!node.wsAddr) {

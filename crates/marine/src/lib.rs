@@ -27,6 +27,7 @@
 //! ```
 
 mod adapter;
+mod compiled;
 mod config;
 mod error;
 mod host;
@@ -37,6 +38,7 @@ mod service;
 mod types;
 mod wasi;
 
+pub use compiled::CompiledModules;
 pub use config::{Environment, Limits, ModuleConfig, ServiceConfig};
 pub use error::{CallError, LoadError};
 pub use host::{

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use wasmi::{Caller, Engine, Extern, ExternType, FuncType, Linker, Module, Store, Val};
 
 use crate::adapter::{self, from_val, ImportTarget, ModuleRuntime};
+use crate::compiled::CompiledModules;
 use crate::config::{Limits, ServiceConfig};
 use crate::error::{CallError, HostCallError, LoadError};
 use crate::host::{
@@ -70,8 +71,22 @@ impl Service {
         modules: impl IntoIterator<Item = (&'a str, &'a [u8])>,
         config: ServiceConfig,
     ) -> Result<Service, LoadError> {
+        let compiled = CompiledModules::compile(modules, &config.limits)?;
+        Service::instantiate(&compiled, config)
+    }
+
+    /// Loads a service from modules compiled once with [`CompiledModules::compile`]: a fresh
+    /// store, memory and host state, sharing the compiled code (see [`CompiledModules`]).
+    ///
+    /// # Errors
+    /// As [`Service::load`], but for the parsing already done: an incompatible SDK, an import
+    /// nothing provides, a trap while initialising.
+    pub fn instantiate(
+        compiled: &CompiledModules,
+        config: ServiceConfig,
+    ) -> Result<Service, LoadError> {
         let limits = config.limits.clone();
-        let engine = Engine::new(&engine_config(&limits));
+        let engine = &compiled.engine;
         let state = HostState {
             limiter: ServiceLimiter {
                 limit: limits.memory_bytes,
@@ -85,16 +100,12 @@ impl Service {
             call_depth: 0,
             fuel_budget: limits.init_fuel,
         };
-        let mut store = Store::new(&engine, state);
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
 
         let mut loaded: Vec<Arc<ModuleRuntime>> = Vec::new();
-        for (name, wasm) in modules {
-            validate_name(name)?;
-            if loaded.iter().any(|m| m.name == name) {
-                return Err(LoadError::DuplicateModule(name.to_string()));
-            }
-            let m = load_module(&mut store, &engine, name, wasm, &config, &loaded)?;
+        for (name, module) in compiled.modules.iter() {
+            let m = load_module(&mut store, engine, name, module, &config, &loaded)?;
             loaded.push(m);
         }
         let facade = loaded.last().cloned().ok_or(LoadError::NoModules)?;
@@ -247,27 +258,6 @@ impl Service {
     }
 }
 
-fn engine_config(limits: &Limits) -> wasmi::Config {
-    let mut c = wasmi::Config::default();
-    c.consume_fuel(true);
-    c.wasm_simd(true);
-    c.set_max_recursion_depth(limits.max_recursion_depth);
-    c
-}
-
-fn validate_name(name: &str) -> Result<(), LoadError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(LoadError::InvalidModuleName(name.to_string()))
-    }
-}
-
 fn parse_semver(s: &str) -> Option<(u64, u64, u64)> {
     let core = s.trim().split(['-', '+']).next()?;
     let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
@@ -278,23 +268,12 @@ fn load_module(
     store: &mut Store<HostState>,
     engine: &Engine,
     name: &str,
-    wasm: &[u8],
+    module: &Module,
     config: &ServiceConfig,
     loaded: &[Arc<ModuleRuntime>],
 ) -> Result<Arc<ModuleRuntime>, LoadError> {
     let limits = &config.limits;
-    if wasm.len() > limits.max_module_bytes {
-        return Err(LoadError::ModuleTooLarge {
-            module: name.into(),
-            size: wasm.len(),
-            limit: limits.max_module_bytes,
-        });
-    }
-    let module = Module::new(engine, wasm).map_err(|e| LoadError::InvalidWasm {
-        module: name.into(),
-        reason: e.to_string(),
-    })?;
-    let it = read_sections(name, &module)?;
+    let it = read_sections(name, module)?;
     let mcfg = config.module_config(name);
     if !mcfg.mapped_dirs.is_empty() {
         return Err(LoadError::Unsupported {
@@ -371,7 +350,7 @@ fn load_module(
         envs: mcfg.envs.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         logger_enabled: mcfg.logger_enabled,
     });
-    wasi::define_imports(&mut linker, &module, &wasi)?;
+    wasi::define_imports(&mut linker, module, &wasi)?;
     let imports: Vec<(String, String, ExternType)> = module
         .imports()
         .map(|i| (i.module().to_string(), i.name().to_string(), i.ty().clone()))
@@ -413,7 +392,7 @@ fn load_module(
     store.data_mut().fuel_budget = limits.init_fuel;
     let _ = store.set_fuel(limits.init_fuel);
     let instance = linker
-        .instantiate_and_start(&mut *store, &module)
+        .instantiate_and_start(&mut *store, module)
         .map_err(|e| {
             let err = adapter::wasm_error(&*store, e, name, "start");
             match err {

@@ -3,7 +3,7 @@
 //! timestamp, randomness seeded from its hash), so that a browser replaying a transaction gets
 //! the node's result bit for bit.
 
-use lineage_marine::{Limits, Service, ServiceConfig};
+use lineage_marine::{CompiledModules, Limits, Service, ServiceConfig};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -43,16 +43,30 @@ pub fn seed_of(tx_hash: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+fn config(limits: &Limits, clock_ms: u64, seed: [u8; 32]) -> ServiceConfig {
+    ServiceConfig::default()
+        .limits(limits.clone())
+        .deterministic(clock_ms.saturating_mul(1_000_000), seed)
+}
+
 fn load(
     wasm: &[u8],
     limits: &Limits,
     clock_ms: u64,
     seed: [u8; 32],
 ) -> Result<Service, ContractError> {
-    let cfg = ServiceConfig::default()
-        .limits(limits.clone())
-        .deterministic(clock_ms.saturating_mul(1_000_000), seed);
-    Service::load([("meta_contract", wasm)], cfg).map_err(|e| ContractError::Load(e.to_string()))
+    Service::load([("meta_contract", wasm)], config(limits, clock_ms, seed))
+        .map_err(|e| ContractError::Load(e.to_string()))
+}
+
+/// A meta contract's module parsed and validated once, for running it on many transactions
+/// (a verifier replaying a history): each [`on_execute_compiled`] still gets a fresh instance.
+///
+/// # Errors
+/// [`ContractError::Load`]: not valid Wasm, or over the limits' module size.
+pub fn compile(wasm: &[u8], limits: &Limits) -> Result<CompiledModules, ContractError> {
+    CompiledModules::compile([("meta_contract", wasm)], limits)
+        .map_err(|e| ContractError::Load(e.to_string()))
 }
 
 /// Checks that `wasm` is a Marine service exporting `on_execute` (what `put_module` accepts).
@@ -102,7 +116,33 @@ pub fn on_execute(
     metadatas: &[Metadata],
     tx: &Transaction,
 ) -> Result<MetaContractResult, ContractError> {
-    let mut service = load(wasm, limits, tx.timestamp, seed_of(&tx.hash))?;
+    let service = load(wasm, limits, tx.timestamp, seed_of(&tx.hash))?;
+    execute(service, contract, metadatas, tx)
+}
+
+/// [`on_execute`] on a fresh instance of a module compiled once with [`compile`]: the same
+/// result, without parsing and translating the module again.
+///
+/// # Errors
+/// As [`on_execute`].
+pub fn on_execute_compiled(
+    compiled: &CompiledModules,
+    limits: &Limits,
+    contract: &MetaContract,
+    metadatas: &[Metadata],
+    tx: &Transaction,
+) -> Result<MetaContractResult, ContractError> {
+    let service = Service::instantiate(compiled, config(limits, tx.timestamp, seed_of(&tx.hash)))
+        .map_err(|e| ContractError::Load(e.to_string()))?;
+    execute(service, contract, metadatas, tx)
+}
+
+fn execute(
+    mut service: Service,
+    contract: &MetaContract,
+    metadatas: &[Metadata],
+    tx: &Transaction,
+) -> Result<MetaContractResult, ContractError> {
     let args = json!([
         {
             "hash": contract.hash, "token_key": contract.token_key,

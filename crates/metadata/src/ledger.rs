@@ -10,9 +10,10 @@
 //!   hijack, a contract that rejects, traps, loops, exhausts memory or returns garbage). The
 //!   transaction's hash is then used up, and the record is unchanged.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use lineage_marine::Limits;
+use lineage_marine::{CompiledModules, Limits};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{self, Block, RecordRef, SignedTransaction};
@@ -386,7 +387,13 @@ pub struct Ledger<S: Store> {
     store: S,
     config: LedgerConfig,
     write: Mutex<()>,
+    /// Meta-contract modules compiled once, by module CID (modules are content-addressed, so an
+    /// entry never goes stale); at most [`COMPILED_MODULES`], emptied when full.
+    compiled: Mutex<HashMap<String, CompiledModules>>,
 }
+
+/// How many compiled meta-contract modules a ledger keeps.
+const COMPILED_MODULES: usize = 16;
 
 fn same_key(a: &str, b: &str) -> bool {
     match (sign::key_kind(a), sign::key_kind(b)) {
@@ -409,6 +416,7 @@ impl<S: Store> Ledger<S> {
             store,
             config,
             write: Mutex::new(()),
+            compiled: Mutex::new(HashMap::new()),
         }
     }
 
@@ -600,11 +608,32 @@ impl<S: Store> Ledger<S> {
         let contract = self
             .resolve(&tx.meta_contract_id)?
             .ok_or_else(|| PublishError::UnknownMetaContract(tx.meta_contract_id.clone()))?;
-        let Some(wasm) = self.store.block(&contract.cid)? else {
-            return Ok(Err(format!(
-                "module {} of meta contract {} is missing",
-                contract.cid, contract.meta_contract_id
-            )));
+        let cached = self
+            .compiled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&contract.cid)
+            .cloned();
+        let code = match cached {
+            Some(code) => code,
+            None => {
+                let Some(wasm) = self.store.block(&contract.cid)? else {
+                    return Ok(Err(format!(
+                        "module {} of meta contract {} is missing",
+                        contract.cid, contract.meta_contract_id
+                    )));
+                };
+                let code = match contract::compile(&wasm, &self.config.contract_limits) {
+                    Ok(code) => code,
+                    Err(e) => return Ok(Err(e.to_string())),
+                };
+                let mut cache = self.compiled.lock().unwrap_or_else(PoisonError::into_inner);
+                if cache.len() >= COMPILED_MODULES {
+                    cache.clear();
+                }
+                cache.insert(contract.cid.clone(), code.clone());
+                code
+            }
         };
         let metas: Vec<Metadata> = self
             .store
@@ -613,8 +642,8 @@ impl<S: Store> Ledger<S> {
             .filter(|m| m.version == tx.version)
             .collect();
         tx.status = 1;
-        let result = match contract::on_execute(
-            &wasm,
+        let result = match contract::on_execute_compiled(
+            &code,
             &self.config.contract_limits,
             &contract,
             &metas,

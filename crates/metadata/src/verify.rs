@@ -4,6 +4,8 @@
 //! and every version's content is what its meta contract writes when run again on the inputs the
 //! block records ([`replay_history`]).
 
+use std::collections::hash_map::{Entry, HashMap};
+
 use cid::Cid;
 
 use crate::block::{self, Block, BlockError, RAW};
@@ -218,6 +220,8 @@ pub fn replay_history(
     mut module: impl FnMut(&Cid) -> Option<Vec<u8>>,
     limits: &lineage_marine::Limits,
 ) -> Result<(), ReplayError> {
+    // Each module is fetched, hashed and compiled once, however many versions it ran.
+    let mut compiled: HashMap<Cid, lineage_marine::CompiledModules> = HashMap::new();
     for (index, (cid, b)) in blocks.iter().enumerate() {
         let c = cid.to_string();
         let inputs = b.inputs.as_ref().ok_or_else(|| ReplayError::NoInputs {
@@ -258,22 +262,35 @@ pub fn replay_history(
                 inputs.contract.cid
             ))
         })?;
-        let wasm = module(&module_cid).ok_or_else(|| ReplayError::ModuleMissing {
-            index,
-            cid: c.clone(),
-            module: inputs.contract.cid.clone(),
-        })?;
-        let actual = block::cid_of(RAW, &wasm);
-        if actual.hash() != module_cid.hash() {
-            return Err(ReplayError::ModuleMismatch {
-                index,
-                cid: c.clone(),
-                module: inputs.contract.cid.clone(),
-                actual: actual.to_string(),
-            });
-        }
-        let result = contract::on_execute(&wasm, limits, &inputs.contract, &inputs.metadatas, &tx)
-            .map_err(|e| ReplayError::Contract {
+        let code = match compiled.entry(module_cid) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let wasm = module(&module_cid).ok_or_else(|| ReplayError::ModuleMissing {
+                    index,
+                    cid: c.clone(),
+                    module: inputs.contract.cid.clone(),
+                })?;
+                let actual = block::cid_of(RAW, &wasm);
+                if actual.hash() != module_cid.hash() {
+                    return Err(ReplayError::ModuleMismatch {
+                        index,
+                        cid: c.clone(),
+                        module: inputs.contract.cid.clone(),
+                        actual: actual.to_string(),
+                    });
+                }
+                e.insert(
+                    contract::compile(&wasm, limits).map_err(|err| ReplayError::Contract {
+                        index,
+                        cid: c.clone(),
+                        reason: err.to_string(),
+                    })?,
+                )
+            }
+        };
+        let result =
+            contract::on_execute_compiled(code, limits, &inputs.contract, &inputs.metadatas, &tx)
+                .map_err(|e| ReplayError::Contract {
                 index,
                 cid: c.clone(),
                 reason: e.to_string(),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use wasmi::{Engine, Module};
+use wasmi::{CompilationMode, Engine, Module};
 
 use crate::config::Limits;
 use crate::error::LoadError;
@@ -14,9 +14,13 @@ use crate::error::LoadError;
 /// translated for all. Cheap to clone.
 ///
 /// What a module does is unchanged by this: loading from `CompiledModules` runs its start
-/// function and answers calls exactly as [`Service::load`](crate::Service::load) (which compiles
-/// afresh each time) does. The engine settings (`max_recursion_depth`) are those of the limits
-/// given to [`CompiledModules::compile`].
+/// function and answers calls exactly as [`Service::load`](crate::Service::load) does. One
+/// difference is by design: `compile` translates every function up front, where `Service::load`
+/// translates each on its first call and charges that call's fuel for it. So a call on a service
+/// from `CompiledModules` costs the same fuel whether or not the code ran before in this process —
+/// what a verifier replaying a meta contract needs to reach the node's decision at the fuel limit.
+/// The engine settings (`max_recursion_depth`) are those of the limits given to
+/// [`CompiledModules::compile`].
 ///
 /// ```
 /// use lineage_marine::{CompiledModules, Limits, Service, ServiceConfig};
@@ -56,7 +60,18 @@ impl CompiledModules {
         modules: impl IntoIterator<Item = (&'a str, &'a [u8])>,
         limits: &Limits,
     ) -> Result<CompiledModules, LoadError> {
-        let engine = Engine::new(&engine_config(limits));
+        Self::compile_with(modules, limits, CompilationMode::Eager)
+    }
+
+    /// As [`compile`](Self::compile), translating functions in `mode`.
+    pub(crate) fn compile_with<'a>(
+        modules: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+        limits: &Limits,
+        mode: CompilationMode,
+    ) -> Result<CompiledModules, LoadError> {
+        let mut config = engine_config(limits);
+        config.compilation_mode(mode);
+        let engine = Engine::new(&config);
         let mut out: Vec<(String, Module)> = Vec::new();
         for (name, wasm) in modules {
             validate_name(name)?;

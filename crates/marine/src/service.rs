@@ -71,7 +71,12 @@ impl Service {
         modules: impl IntoIterator<Item = (&'a str, &'a [u8])>,
         config: ServiceConfig,
     ) -> Result<Service, LoadError> {
-        let compiled = CompiledModules::compile(modules, &config.limits)?;
+        // One service from these bytes: translate each function when first called.
+        let compiled = CompiledModules::compile_with(
+            modules,
+            &config.limits,
+            wasmi::CompilationMode::LazyTranslation,
+        )?;
         Service::instantiate(&compiled, config)
     }
 

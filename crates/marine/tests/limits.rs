@@ -358,3 +358,55 @@ fn endless_recursion_is_a_stack_overflow() {
     ));
     assert_eq!(call(&mut s, "answer", Value::Null), json!(42));
 }
+
+/// The least `fuel_per_call` with which `work(1000)` succeeds on `instance()`.
+fn work_fuel(mut instance: impl FnMut(u64) -> Service) -> u64 {
+    let ok = |s: &mut Service| s.call_json("work", &json!([1000])).is_ok();
+    let (mut lo, mut hi) = (1u64, 50_000_000u64);
+    assert!(ok(&mut instance(hi)), "work(1000) fits in 50 M fuel");
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if ok(&mut instance(mid)) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+fn with_fuel(fuel_per_call: u64) -> ServiceConfig {
+    ServiceConfig::default().limits(Limits {
+        fuel_per_call,
+        ..Limits::default()
+    })
+}
+
+/// Services from one `CompiledModules` cost the same fuel per call however many ran before (the
+/// code is translated up front), so a verifier replaying a call on a cold cache reaches the
+/// node's decision at the fuel limit; `Service::load` translates lazily and charges the first
+/// call for it.
+#[test]
+fn compiled_modules_charge_the_same_fuel_warm_or_cold() {
+    let compile = || {
+        lineage_marine::CompiledModules::compile([("spin", SPIN)], &Limits::default())
+            .expect("spin compiles")
+    };
+    let warm = compile();
+    let need = work_fuel(|f| Service::instantiate(&warm, with_fuel(f)).expect("instantiates"));
+    // A brand-new compilation, first call: exactly the same threshold.
+    let cold_ok = |f| {
+        Service::instantiate(&compile(), with_fuel(f))
+            .expect("instantiates")
+            .call_json("work", &json!([1000]))
+            .is_ok()
+    };
+    assert!(
+        cold_ok(need),
+        "a cold service runs with the warm threshold {need}"
+    );
+    assert!(!cold_ok(need - 1), "and not with one unit less");
+    // Lazy translation (Service::load) pays for translating on the first call.
+    let lazy = work_fuel(|f| load("spin", SPIN, with_fuel(f)));
+    assert!(lazy > need, "lazy first call {lazy} > eager {need}");
+}

@@ -294,16 +294,15 @@ impl Reader<'_> {
         Ok(b)
     }
 
+    /// An unsigned LEB128 number (padding allowed, as in Wasm; bits beyond 64 are an error).
     fn uleb(&mut self) -> Result<u64, DecodeError> {
-        let mut result: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            result |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(result);
-            }
-        }
-        Err(self.error("LEB128 number longer than 64 bits"))
+        let rest = self.bytes.get(self.pos..).unwrap_or_default();
+        let mut reader = wasmparser::BinaryReader::new(rest, 0);
+        let v = reader
+            .read_var_u64()
+            .map_err(|e| self.error(format!("LEB128 number: {}", e.message())))?;
+        self.pos += reader.original_position();
+        Ok(v)
     }
 
     fn index(&mut self) -> Result<u32, DecodeError> {
@@ -409,6 +408,28 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn uleb(bytes: &[u8]) -> Result<(u64, usize), DecodeError> {
+        let mut r = Reader { bytes, pos: 0 };
+        r.uleb().map(|v| (v, r.pos))
+    }
+
+    #[test]
+    fn leb128_reads_padding_and_refuses_overflow() {
+        assert_eq!(uleb(&[0x05, 0xff]).unwrap(), (5, 1));
+        assert_eq!(uleb(&[0xe5, 0x8e, 0x26]).unwrap(), (624_485, 3));
+        // Padded (valid in Wasm): 5 in three bytes.
+        assert_eq!(uleb(&[0x85, 0x80, 0x00]).unwrap(), (5, 3));
+        // u64::MAX takes ten bytes, the last holding one bit.
+        let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert_eq!(uleb(&max).unwrap(), (u64::MAX, 10));
+        // Bits beyond 64 in the tenth byte were silently dropped by the hand-written reader.
+        let over = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+        assert!(uleb(&over).unwrap_err().reason.contains("too large"));
+        let long = [0x80; 11];
+        assert!(uleb(&long).is_err());
+        assert!(uleb(&[0x80, 0x80]).is_err(), "cut short");
+    }
 
     #[test]
     fn conversion_opcodes_map_to_their_types() {

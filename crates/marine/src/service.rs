@@ -20,8 +20,8 @@ use crate::wasi::{self, ModuleWasi};
 
 const IT_SECTION: &str = "interface-types";
 const SDK_VERSION_SECTION: &str = "__fluence_sdk_version";
-const MIN_IT_VERSION: (u64, u64, u64) = (0, 20, 0);
-const MIN_SDK_VERSION: (u64, u64, u64) = (0, 6, 0);
+const MIN_IT_VERSION: semver::Version = semver::Version::new(0, 20, 0);
+const MIN_SDK_VERSION: semver::Version = semver::Version::new(0, 6, 0);
 /// Namespaces of Marine's host API, oldest first.
 const HOST_API_NAMESPACES: [&str; 4] = [
     "host",
@@ -263,10 +263,9 @@ impl Service {
     }
 }
 
-fn parse_semver(s: &str) -> Option<(u64, u64, u64)> {
-    let core = s.trim().split(['-', '+']).next()?;
-    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
-    Some((parts.next()??, parts.next()??, parts.next()??))
+/// A version as Marine reads it (`semver`: a pre-release sorts before its release).
+fn parse_semver(s: &str) -> Option<semver::Version> {
+    semver::Version::parse(s.trim()).ok()
 }
 
 fn load_module(

@@ -172,7 +172,8 @@ fn incompatible_sdk_or_it_versions_are_rejected() {
     });
     incompatible(&no_sdk, "tiny");
 
-    for old in ["0.5.0", "0.5.99", "garbage", ""] {
+    // A pre-release of 0.6.0 sorts before it (semver, as Marine compares).
+    for old in ["0.5.0", "0.5.99", "0.6.0-rc.1", "garbage", ""] {
         let wasm = replace_custom_section(GREETING, "__fluence_sdk_version", Some(old.as_bytes()));
         let reason = incompatible(&wasm, "greeting");
         assert!(reason.contains("0.6.0"), "{reason}");

@@ -248,7 +248,10 @@ export type VerifiedVersion = {
 
 export type HistoryReport = { head: string; versions: VerifiedVersion[] };
 
-export type VerifyOptions = { replay?: boolean; allowLegacy?: boolean; maxVersions?: number };
+/** Reported every 100 versions and at the end of each phase (`check`, then `replay`). */
+export type HistoryProgress = { phase: "check" | "replay"; done: number; total?: number };
+
+export type VerifyOptions = { replay?: boolean; allowLegacy?: boolean; maxVersions?: number; onProgress?: (p: HistoryProgress) => void };
 
 /**
  * Verifies a record's history ending at `head` from its blocks and its meta contract's module
@@ -271,6 +274,7 @@ export type VerifyProgress =
   | { stage: "fetch-history"; head: string }
   | { stage: "fetch-modules"; versions: number; modules: number }
   | { stage: "verify"; blocks: number }
+  | ({ stage: "verify"; blocks: number } & HistoryProgress)
   | { stage: "done"; versions: number };
 
 /**

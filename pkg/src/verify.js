@@ -20,6 +20,11 @@ import { loadMarine } from "./wasm.js";
  * const report = await verifyHistory(headCid, blocks);
  * console.log(report.versions[0].content); // the verified newest content
  *
+ * `options.onProgress({phase, done, total?})` is called every 100 versions and at the end of each
+ * phase, `check` (hashes, signatures, links) then `replay` (synchronously, from inside the
+ * verification: in a page it cannot repaint until the end — run long histories in a Worker to
+ * show them live).
+ *
  * @throws an `Error` with `code` `HISTORY_INVALID` or `REPLAY_FAILED` and the first bad
  *   version's `index` (0 = newest) and `cid`; `BAD_ARGUMENT` for malformed arguments.
  */
@@ -34,9 +39,11 @@ export async function verifyHistory(head, blocks, options = {}) {
     map.set(String(cid), bytes);
   }
   const glue = await loadMarine();
+  const { onProgress, ...rest } = options ?? {};
+  const opts = typeof onProgress === "function" ? { ...rest, onProgress: (p) => safely(onProgress, p) } : rest;
   let json;
   try {
-    json = glue.verifyHistory(String(head), map, options ?? {});
+    json = glue.verifyHistory(String(head), map, opts);
   } catch (err) {
     if (err?.code) throw err;
     throw codedError("VERIFY_FAILED", errorText(err));
@@ -53,7 +60,8 @@ export async function verifyHistory(head, blocks, options = {}) {
  *
  * `record`: `{gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias?, version,
  * onProgress?, replay?}`; `onProgress({stage, ...})` sees `lookup`, `fetch-history`,
- * `fetch-modules`, `verify` and `done`.
+ * `fetch-modules`, `verify` (first `{blocks}`, then `{blocks, phase, done, total}` as
+ * {@link verifyHistory} reports) and `done`.
  *
  * @example
  * const { content, versions } = await verifyMetadata({
@@ -91,8 +99,16 @@ export async function verifyMetadata(record) {
     blocks.set(cid, new Uint8Array(await (await fetchOk(`${base}/ipfs/${cid}?format=raw`)).arrayBuffer()));
   }
   progress("verify", { blocks: blocks.size });
-  const report = await verifyHistory(head, blocks, { replay });
+  const report = await verifyHistory(head, blocks, { replay, onProgress: (p) => progress("verify", { blocks: blocks.size, ...p }) });
   progress("done", { versions: report.versions.length });
   return { cid: head, content: report.versions[0]?.content, versions: report.versions };
 }
 
+
+function safely(fn, arg) {
+  try {
+    fn(arg);
+  } catch {
+    // A throwing progress callback does not stop verification.
+  }
+}

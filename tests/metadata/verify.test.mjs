@@ -63,12 +63,27 @@ describe("verifyHistory (our package, Node) on a node's history", T, () => {
 
 describe("verifyMetadata (our package, Node): look up, fetch and verify from a node's gateway", T, () => {
   it("fetches the history as a CAR and the module, verifies and replays, with progress", async () => {
-    const stages = [];
-    const r = await verifyMetadata({ gateway: url, ...h.record, onProgress: (p) => stages.push(p.stage) });
+    const events = [];
+    const r = await verifyMetadata({ gateway: url, ...h.record, onProgress: (p) => events.push(p) });
     assert.equal(r.cid, h.head);
     assert.deepEqual(r.content, { name: h.names[0] });
     assert.deepEqual(r.versions.map((v) => v.content.name), h.names);
-    assert.deepEqual(stages, ["lookup", "fetch-history", "fetch-modules", "verify", "done"]);
+    assert.deepEqual([...new Set(events.map((p) => p.stage))], ["lookup", "fetch-history", "fetch-modules", "verify", "done"]);
+    const phases = events.filter((p) => p.phase).map(({ phase, done, total }) => [phase, done, total]);
+    assert.deepEqual(phases, [["check", 3, 3], ["replay", 3, 3]]);
+  });
+
+  it("a long history reports progress every 100 versions in each phase", async () => {
+    // The demo's sample collection (what npm start seeds): token 5 has 120 versions.
+    const { SAMPLE, seed } = await import("../../scripts/demo-seed.mjs");
+    const { publicKey } = await seed(url);
+    const events = [];
+    const r = await verifyMetadata({ gateway: url, chainId: SAMPLE.chainId, tokenAddress: SAMPLE.tokenAddress, tokenId: SAMPLE.longHistoryToken, metaContractId: SAMPLE.metaContractId, publicKey, version: SAMPLE.version, onProgress: (p) => events.push(p) });
+    assert.equal(r.versions.length, SAMPLE.longHistoryVersions);
+    const phases = events.filter((p) => p.phase).map(({ phase, done, total }) => [phase, done, total]);
+    assert.deepEqual(phases, [["check", 100, undefined], ["check", 120, 120], ["replay", 100, 120], ["replay", 120, 120]]);
+    // verifyHistory takes the same callback; one that throws does not stop it.
+    await verifyHistory(h.head, h.blocks, { onProgress: () => { throw new Error("ignored"); } });
   });
 
   it("an unknown record is NOT_FOUND, an unreachable gateway FETCH_FAILED, bad fields BAD_ARGUMENT", async () => {

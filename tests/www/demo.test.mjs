@@ -141,6 +141,7 @@ describe("the demo dApp in headless Chromium", { skip: S.skipReason(missing) }, 
     assert.deepEqual(stages.map(([s]) => s), ["lookup", "fetch-history", "fetch-modules", "verify", "done"]);
     assert.ok(stages.every(([, done]) => done === "true"), JSON.stringify(stages));
     assert.match(await p.text("#progress"), new RegExp(`${SAMPLE.longHistoryVersions} versions`), "the stages name the history's size");
+    assert.match(await p.text("#progress"), new RegExp(`replay ${SAMPLE.longHistoryVersions}/${SAMPLE.longHistoryVersions}`), "and the replay's progress");
     await p.shot("2-long-history");
     await p.close();
   });

@@ -72,7 +72,11 @@ function progressList(el, stages) {
       li.dataset.done = String(reached);
       if (li.dataset.stage === stage) {
         reached = false;
-        const detail = stage === "fetch-modules" ? extra.modules : stage === "done" && extra.versions !== undefined ? `${extra.versions} versions` : undefined;
+        const detail =
+          stage === "fetch-modules" ? extra.modules
+          : stage === "verify" && extra.phase ? `${extra.phase} ${extra.done}/${extra.total ?? "…"}`
+          : stage === "done" && extra.versions !== undefined ? `${extra.versions} versions`
+          : undefined;
         if (detail !== undefined) li.textContent = `${stages[stage]} (${detail})`;
       }
     }

@@ -217,8 +217,22 @@ pub enum ReplayError {
 /// The first [`ReplayError`] found.
 pub fn replay_history(
     blocks: &[(Cid, Block)],
+    module: impl FnMut(&Cid) -> Option<Vec<u8>>,
+    limits: &lineage_marine::Limits,
+) -> Result<(), ReplayError> {
+    replay_history_with_progress(blocks, module, limits, |_| {})
+}
+
+/// [`replay_history`], calling `progress(n)` after each of the `blocks.len()` versions replayed
+/// (`n` = how many so far).
+///
+/// # Errors
+/// As [`replay_history`].
+pub fn replay_history_with_progress(
+    blocks: &[(Cid, Block)],
     mut module: impl FnMut(&Cid) -> Option<Vec<u8>>,
     limits: &lineage_marine::Limits,
+    mut progress: impl FnMut(usize),
 ) -> Result<(), ReplayError> {
     // Each module is fetched, hashed and compiled once, however many versions it ran.
     let mut compiled: HashMap<Cid, lineage_marine::CompiledModules> = HashMap::new();
@@ -320,6 +334,7 @@ pub fn replay_history(
             }
             Some(_) => {}
         }
+        progress(index + 1);
     }
     Ok(())
 }

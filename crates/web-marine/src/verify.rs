@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use cid::Cid;
 use js_sys::{Array, Map, Reflect, Uint8Array};
-use lineage_metadata::verify::{replay_history, verify_history, HistoryError, ReplayError};
+use lineage_metadata::verify::{
+    replay_history_with_progress, verify_history, HistoryError, ReplayError,
+};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -18,10 +20,16 @@ use crate::js_error;
 /// signature, the links must form one record's history, and — unless `options.replay` is
 /// `false` — each version's meta contract, rerun deterministically on the inputs its block
 /// records, must write exactly that version's content. `options`: `{replay?: boolean,
-/// allowLegacy?: boolean, maxVersions?: number}` (defaults true, false, 10 000).
+/// allowLegacy?: boolean, maxVersions?: number, onProgress?: function}` (defaults true, false,
+/// 10 000). `onProgress({phase, done, total?})` is called every [`PROGRESS_EVERY`] versions and
+/// at the end of each phase: `check` (hashes, signatures, links; `total` once known) and
+/// `replay`; what it throws is ignored.
 ///
 /// Throws an `Error` with `code` `HISTORY_INVALID` or `REPLAY_FAILED` and `index` (0 = newest)
 /// and `cid` of the first bad version, or `BAD_ARGUMENT`.
+/// How often (in versions) `verifyHistory` reports progress.
+pub const PROGRESS_EVERY: usize = 100;
+
 #[wasm_bindgen(js_name = verifyHistory)]
 pub fn verify_history_js(head: &str, blocks: &Map, options: JsValue) -> Result<String, JsValue> {
     let head: Cid = head
@@ -55,16 +63,45 @@ pub fn verify_history_js(head: &str, blocks: &Map, options: JsValue) -> Result<S
     if let Some(why) = bad {
         return Err(js_error("BAD_ARGUMENT", why));
     }
-    let fetch = |c: &Cid| by_cid.get(&c.to_string()).cloned();
+    let on_progress = Reflect::get(&options, &"onProgress".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let report_progress = |phase: &str, done: usize, total: Option<usize>| {
+        if let Some(f) = &on_progress {
+            let event = js_sys::Object::new();
+            let _ = Reflect::set(&event, &"phase".into(), &phase.into());
+            let _ = Reflect::set(&event, &"done".into(), &(done as f64).into());
+            if let Some(t) = total {
+                let _ = Reflect::set(&event, &"total".into(), &(t as f64).into());
+            }
+            let _ = f.call1(&JsValue::NULL, &event);
+        }
+    };
+    let mut fetched = 0usize;
+    let fetch = |c: &Cid| {
+        if fetched > 0 && fetched % PROGRESS_EVERY == 0 {
+            report_progress("check", fetched, None);
+        }
+        fetched += 1;
+        by_cid.get(&c.to_string()).cloned()
+    };
     let versions = verify_history(&head, fetch, allow_legacy, max_versions).map_err(|e| {
         let (index, cid) = history_at(&e);
         located("HISTORY_INVALID", &e.to_string(), index, cid)
     })?;
+    let total = versions.len();
+    report_progress("check", total, Some(total));
     if replay {
-        replay_history(
+        let fetch = |c: &Cid| by_cid.get(&c.to_string()).cloned();
+        replay_history_with_progress(
             &versions,
             fetch,
             &lineage_metadata::contract::default_limits(),
+            |done| {
+                if done % PROGRESS_EVERY == 0 || done == total {
+                    report_progress("replay", done, Some(total));
+                }
+            },
         )
         .map_err(|e| {
             let (index, cid) = replay_at(&e);

@@ -26,12 +26,14 @@
 //! ```
 
 mod codec;
+mod frame;
 mod particle;
 
 pub use codec::{
-    decode_body, decode_frame, encode, encode_body, CodecError, FrameReader, ParticleCodec,
-    DEFAULT_MAX_FRAME_SIZE, MSGPACK_MULTICODEC, MSGPACK_MULTICODEC_PREFIX, PARTICLE_ACTION,
+    decode_body, encode, encode_body, CodecError, DEFAULT_MAX_FRAME_SIZE, MSGPACK_MULTICODEC,
+    MSGPACK_MULTICODEC_PREFIX, PARTICLE_ACTION,
 };
+pub use frame::{decode_frame, FrameReader, ParticleCodec};
 pub use libp2p_identity::{Keypair, PeerId};
 pub use particle::{public_key_of, signed_bytes, Particle, ParticleError};
 

@@ -34,6 +34,7 @@ mod host;
 mod it;
 mod json;
 mod lilo;
+mod link;
 mod service;
 mod types;
 mod wasi;

@@ -1,8 +1,8 @@
 // Seeds a Lineage node with the demo's sample collection, through our own package: uploads the
 // meta contract `tests/fixtures/mc_open.wasm` (`put_module`), binds it to the collection, and
 // publishes a few tokens' metadata — one with a long history (to show verification progress) —
-// signed by the demo curator's Ed25519 key. Idempotent: a node that already holds the collection
-// is left as it is. `npm start` runs it on every start; tests/www/demo.test.mjs uses it too.
+// signed by the demo curator's Ed25519 key. Idempotent and resumable: it writes only what the node
+// does not hold yet. `npm start` runs it on every start; tests/www/demo.test.mjs uses it too.
 //
 //   node scripts/demo-seed.mjs http://127.0.0.1:3030
 import { readFile } from "node:fs/promises";
@@ -50,37 +50,52 @@ export async function curator() {
   return { signer, publicKey: await signer.publicKey() };
 }
 
+/** How many versions of `tokenId`'s curator record the node holds (0 = none). */
+async function versionCount(base, publicKey, tokenId) {
+  const key = await rpc(base, "generate_data_key", [SAMPLE.chainId, SAMPLE.tokenAddress, tokenId]);
+  const r = await rpc(base, "get_metadata_with_history", [key, SAMPLE.metaContractId, publicKey, "", SAMPLE.version]);
+  return r?.cids?.length ?? 0;
+}
+
 /**
- * Seeds `gateway` (unless it already holds the collection). `log(line)` sees progress.
- * Returns `{seeded: boolean, publicKey, moduleCid, tokens: [tokenId…]}`.
+ * Seeds `gateway` with whatever of the sample collection it does not hold yet — so a run
+ * interrupted half-way is completed by the next, and a complete node is left as it is: the
+ * contract is bound unless it is, and each token gets the versions it is missing (counted along
+ * its history). `log(line)` sees progress.
+ * Returns `{seeded: boolean (anything written), publicKey, moduleCid, tokens: [tokenId…]}`.
  */
 export async function seed(gateway, { log = () => {} } = {}) {
   const base = gateway.replace(/\/+$/, "");
   const { signer, publicKey } = await curator();
-  const tokens = [...SAMPLE.tokens.map((t) => t.tokenId), SAMPLE.longHistoryToken];
   const record = { gateway: base, chainId: SAMPLE.chainId, tokenAddress: SAMPLE.tokenAddress, metaContractId: SAMPLE.metaContractId, version: SAMPLE.version };
-  const bound = await rpc(base, "get_meta_contract_by_id", [SAMPLE.metaContractId]).catch(() => null);
-  const lastKey = await rpc(base, "generate_data_key", [SAMPLE.chainId, SAMPLE.tokenAddress, SAMPLE.longHistoryToken]);
-  const last = await rpc(base, "get_metadata", [lastKey, SAMPLE.metaContractId, publicKey, "", SAMPLE.version]).catch(() => null);
-  if (bound?.meta?.cid && last?.metadata?.cid) {
-    log(`sample collection already on ${base}`);
-    return { seeded: false, publicKey, moduleCid: bound.meta.cid, tokens };
+  const long = {
+    tokenId: SAMPLE.longHistoryToken,
+    versions: Array.from({ length: SAMPLE.longHistoryVersions }, (_, i) => ({ name: "Long history", description: `Version ${i + 1} of ${SAMPLE.longHistoryVersions}.`, revision: i + 1 })),
+  };
+  const tokens = [...SAMPLE.tokens, long];
+  let wrote = false;
+
+  let moduleCid = (await rpc(base, "get_meta_contract_by_id", [SAMPLE.metaContractId]).catch(() => null))?.meta?.cid;
+  if (!moduleCid) {
+    const wasm = await readFile(join(ROOT, "tests", "fixtures", "mc_open.wasm"));
+    ({ cid: moduleCid } = await rpc(base, "put_module", [wasm.toString("base64")]));
+    log(`meta contract module ${moduleCid}`);
+    const contract = { is_registry: false, registry_id: "", registry_name: "", meta_contract_id: SAMPLE.metaContractId, migrate_from: "", cid: moduleCid };
+    await lib.publishMetadata({ ...record, signer, method: "contract", tokenId: "", version: "", prev: "", data: contract });
+    log(`bound ${SAMPLE.metaContractId} to ${SAMPLE.chainId}/${SAMPLE.tokenAddress}`);
+    wrote = true;
   }
-  const wasm = await readFile(join(ROOT, "tests", "fixtures", "mc_open.wasm"));
-  const { cid: moduleCid } = await rpc(base, "put_module", [wasm.toString("base64")]);
-  log(`meta contract module ${moduleCid}`);
-  const contract = { is_registry: false, registry_id: "", registry_name: "", meta_contract_id: SAMPLE.metaContractId, migrate_from: "", cid: moduleCid };
-  await lib.publishMetadata({ ...record, signer, method: "contract", tokenId: "", version: "", prev: "", data: contract });
-  log(`bound ${SAMPLE.metaContractId} to ${SAMPLE.chainId}/${SAMPLE.tokenAddress}`);
-  for (const t of SAMPLE.tokens) {
-    for (const data of t.versions) await lib.publishMetadata({ ...record, signer, tokenId: t.tokenId, data });
-    log(`token ${t.tokenId}: ${t.versions.length} version(s)`);
+  for (const t of tokens) {
+    const have = await versionCount(base, publicKey, t.tokenId);
+    if (have >= t.versions.length) continue;
+    for (let i = have; i < t.versions.length; i++) {
+      await lib.publishMetadata({ ...record, signer, tokenId: t.tokenId, data: t.versions[i] });
+      if ((i + 1) % 20 === 0 || i + 1 === t.versions.length) log(`token ${t.tokenId}: ${i + 1}/${t.versions.length} versions`);
+    }
+    wrote = true;
   }
-  for (let i = 1; i <= SAMPLE.longHistoryVersions; i++) {
-    await lib.publishMetadata({ ...record, signer, tokenId: SAMPLE.longHistoryToken, data: { name: "Long history", description: `Version ${i} of ${SAMPLE.longHistoryVersions}.`, revision: i } });
-    if (i % 20 === 0) log(`token ${SAMPLE.longHistoryToken}: ${i}/${SAMPLE.longHistoryVersions} versions`);
-  }
-  return { seeded: true, publicKey, moduleCid, tokens };
+  if (!wrote) log(`sample collection already on ${base}`);
+  return { seeded: wrote, publicKey, moduleCid, tokens: tokens.map((t) => t.tokenId) };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

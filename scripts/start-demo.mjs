@@ -41,18 +41,37 @@ function startNode(args) {
 }
 
 const node = await startNode(process.argv.slice(2));
-if (!node.http || !node.ws) {
-  node.child.kill();
-  throw new Error(`lineage-node printed no gateway ("http: …") or WebSocket ("listening: …/ws/p2p/…") line`);
-}
-const stopAll = async (server) => {
+// Whatever happens from here on (a failed seed, Vite not starting, Ctrl-C), the node goes too.
+let stopping = false;
+let server;
+process.on("exit", () => node.child.kill("SIGTERM"));
+const stopAll = async (code) => {
+  if (stopping) return;
+  stopping = true;
   node.child.kill("SIGTERM");
   await server?.close().catch(() => {});
-  process.exit(0);
+  process.exit(code);
 };
+process.on("SIGINT", () => stopAll(0));
+process.on("SIGTERM", () => stopAll(0));
+node.child.once("exit", (code, signal) => {
+  if (stopping) return;
+  console.error(`lineage-node exited (code ${code}, signal ${signal}); stopping the demo`);
+  stopAll(1);
+});
+if (!node.http || !node.ws) {
+  console.error(`lineage-node printed no gateway ("http: …") or WebSocket ("listening: …/ws/p2p/…") line`);
+  await stopAll(1);
+}
 
-console.log(`\nseeding the sample collection on ${node.http} …`);
-const seeded = await seed(node.http, { log: (l) => console.log(`  ${l}`) });
+let seeded;
+try {
+  console.log(`\nseeding the sample collection on ${node.http} …`);
+  seeded = await seed(node.http, { log: (l) => console.log(`  ${l}`) });
+} catch (err) {
+  console.error(`seeding the sample collection failed: ${err.message}`);
+  await stopAll(1);
+}
 
 // Vite hands VITE_-prefixed environment variables to the page as import.meta.env.
 Object.assign(process.env, {
@@ -65,13 +84,12 @@ Object.assign(process.env, {
   VITE_LINEAGE_VERSION: SAMPLE.version,
   VITE_LINEAGE_SAMPLES: seeded.tokens.join(","),
 });
-const server = await createServer({ configFile: join(ROOT, "www", "vite.config.mjs") });
-await server.listen();
+try {
+  server = await createServer({ configFile: join(ROOT, "www", "vite.config.mjs") });
+  await server.listen();
+} catch (err) {
+  console.error(`serving the demo failed: ${err.message}`);
+  await stopAll(1);
+}
 const url = server.resolvedUrls?.local?.[0] ?? `http://127.0.0.1:${server.config.server.port}/`;
-process.on("SIGINT", () => stopAll(server));
-process.on("SIGTERM", () => stopAll(server));
-node.child.once("exit", (code) => {
-  console.error(`lineage-node exited (code ${code}); stopping the demo`);
-  server.close().finally(() => process.exit(1));
-});
 console.log(`\nLineage Edge demo: open ${url}\n(node gateway ${node.http}, relay ${node.ws}; Ctrl-C to stop)`);

@@ -13,13 +13,20 @@ export function gatewayBase(gateway) {
   return gateway.replace(/\/+$/, "");
 }
 
-/** `fetch`, with a network failure or a non-2xx reply as a `FETCH_FAILED` error naming the URL. */
+/** How long one request to a gateway may take before it is a `FETCH_FAILED`. */
+export const FETCH_TIMEOUT_MS = 60_000;
+
+/**
+ * `fetch`, with a network failure, a non-2xx reply or no answer within `FETCH_TIMEOUT_MS` as a
+ * `FETCH_FAILED` error naming the URL.
+ */
 export async function fetchOk(url, init) {
   let res;
   try {
-    res = await fetch(url, init);
+    res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), ...init });
   } catch (err) {
-    throw codedError("FETCH_FAILED", `${url}: ${errorText(err)}`);
+    const why = err?.name === "TimeoutError" ? `no answer within ${FETCH_TIMEOUT_MS} ms` : errorText(err);
+    throw codedError("FETCH_FAILED", `${url}: ${why}`);
   }
   if (!res.ok) throw codedError("FETCH_FAILED", `${url}: HTTP ${res.status} ${await res.text().catch(() => "")}`.trim());
   return res;
@@ -46,8 +53,20 @@ export async function rpc(base, method, params) {
   return reply;
 }
 
-/** The head CID the node names for a record, or null when it has none. */
+/**
+ * The head CID the node names for a record, or null when it has none. A JSON-RPC error (bad
+ * parameters, a failing store) is not "none": it is a `FETCH_FAILED` with the node's message and
+ * `reason` (its `error.data.code`).
+ */
 export async function recordHead(base, dataKey, { metaContractId, publicKey, alias, version }) {
   const reply = await rpc(base, "get_metadata", [dataKey, metaContractId, publicKey, alias, version]);
+  if (reply?.error) {
+    throw codedError("FETCH_FAILED", `${base}: get_metadata: ${reply.error.message}`, { reason: reply.error.data?.code });
+  }
   return reply?.result?.metadata?.cid || null;
+}
+
+/** An EVM address lower-cased (how the node files records and keys), other keys as they are. */
+export function canonicalKey(key) {
+  return /^0x/i.test(key) ? key.toLowerCase() : key;
 }

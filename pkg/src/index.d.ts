@@ -357,7 +357,7 @@ export type PublishProgress =
   | { stage: "prev" }
   | { stage: "sign"; prev: string }
   | { stage: "send" }
-  | { stage: "done"; cid: string; transactionHash: string };
+  | { stage: "done"; cid?: string; transactionHash: string };
 
 /**
  * Builds, signs (the wallet shows the typed fields) and publishes a `metadata` transaction on a
@@ -385,5 +385,7 @@ export function publishMetadata(tx: {
   mcdata?: string;
   prev?: string;
   timestamp?: number;
+  /** "metadata" (default) or "contract" (binding a meta contract: `data` is its JSON). */
+  method?: "metadata" | "contract";
   onProgress?: (p: PublishProgress) => void;
-}): Promise<{ cid: string; transactionHash: string; request: TransactionRequest; receipt: Record<string, unknown> }>;
+}): Promise<{ cid?: string; transactionHash: string; request: TransactionRequest; receipt: Record<string, unknown> }>;

@@ -3,7 +3,7 @@
 // and replaying one needs the interpreter.
 
 import { codedError, errorText } from "./errors.js";
-import { fetchOk, gatewayBase, recordHead } from "./gateway.js";
+import { canonicalKey, fetchOk, gatewayBase, recordHead } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
 /**
@@ -55,8 +55,10 @@ export async function verifyHistory(head, blocks, options = {}) {
  * Looks up a record on a Lineage node's gateway and verifies it: asks the node (JSON-RPC
  * `get_metadata`) for the record's head, fetches its whole history as one CAR
  * (`/ipfs/<head>?format=car`) and its meta contract's modules (`/ipfs/<cid>?format=raw`), then
- * runs {@link verifyHistory} on them locally — the node is trusted for nothing but which head it
- * names (a node can still withhold newer versions; it cannot forge or alter any).
+ * runs {@link verifyHistory} on them locally, and checks the verified head is the record that
+ * was asked for (token, meta contract, publisher, alias, version) — so a node can name no other
+ * record's head, and forge or alter nothing; it can still withhold versions newer than the head
+ * it names.
  *
  * `record`: `{gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias?, version,
  * onProgress?, replay?}`; `onProgress({stage, ...})` sees `lookup`, `fetch-history`,
@@ -100,6 +102,14 @@ export async function verifyMetadata(record) {
   }
   progress("verify", { blocks: blocks.size });
   const report = await verifyHistory(head, blocks, { replay, onProgress: (p) => progress("verify", { blocks: blocks.size, ...p }) });
+  // The history is genuine; is it the one asked for? A gateway could name the head of another
+  // validly signed record (another publisher's, another token's).
+  const got = report.versions[0]?.record ?? {};
+  const want = { data_key: dataKey, meta_contract_id: metaContractId, public_key: canonicalKey(publicKey), alias, version };
+  const wrong = Object.keys(want).filter((k) => got[k] !== want[k]);
+  if (wrong.length > 0) {
+    throw codedError("HISTORY_INVALID", `the head ${head} the gateway named is another record's: its ${wrong.map((k) => `${k} is ${JSON.stringify(got[k])}, not ${JSON.stringify(want[k])}`).join("; ")}`, { index: 0, cid: head });
+  }
   progress("done", { versions: report.versions.length });
   return { cid: head, content: report.versions[0]?.content, versions: report.versions };
 }

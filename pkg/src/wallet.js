@@ -4,7 +4,7 @@
 // by the Marine-runtime wasm with the node's own code (`lineage_metadata::sign`).
 
 import { codedError, errorText } from "./errors.js";
-import { gatewayBase, recordHead, rpc } from "./gateway.js";
+import { canonicalKey, gatewayBase, recordHead, rpc } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
 /**
@@ -60,8 +60,8 @@ async function ask(provider, method, params) {
 
 /**
  * A signer backed by an EIP-1193 provider (MetaMask, Rabby, an extension, or in tests an
- * `ethers` Wallet behind `request`): the account is asked for once with
- * `eth_requestAccounts`; transactions are signed with `eth_signTypedData_v4`, so the wallet shows
+ * `ethers` Wallet behind `request`): the account is asked for with `eth_requestAccounts` (each
+ * time: the user may switch accounts; a connected wallet answers at once); transactions are signed with `eth_signTypedData_v4`, so the wallet shows
  * every field the node will check (method, token, data, prev, timestamp…). `account` picks one
  * of the wallet's accounts. `legacy: true` signs Lineage's legacy form with `personal_sign` (only
  * `data`; nodes accept it with `--legacy-signatures` only).
@@ -73,24 +73,23 @@ async function ask(provider, method, params) {
  */
 export function walletSigner(provider, { account, legacy = false } = {}) {
   if (typeof provider?.request !== "function") throw codedError("BAD_ARGUMENT", "an EIP-1193 provider has a request({method, params}) function");
-  let address;
+  // Asked every time (a connected wallet answers at once): the user may have switched accounts.
+  const publicKey = async () => {
+    const accounts = await ask(provider, "eth_requestAccounts");
+    if (!Array.isArray(accounts) || accounts.length === 0) throw codedError("WALLET_UNAUTHORIZED", "the wallet gave no account");
+    const pick = account === undefined ? accounts[0] : accounts.find((a) => String(a).toLowerCase() === String(account).toLowerCase());
+    if (typeof pick !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(pick)) {
+      throw codedError("WALLET_UNAUTHORIZED", account === undefined ? `the wallet's account ${JSON.stringify(pick)} is not an address` : `the wallet has no account ${account}`);
+    }
+    return pick;
+  };
   return {
     kind: "evm",
-    /** The account's address as the wallet spells it (the node stores it lower-cased). */
-    async publicKey() {
-      if (address) return address;
-      const accounts = await ask(provider, "eth_requestAccounts");
-      if (!Array.isArray(accounts) || accounts.length === 0) throw codedError("WALLET_UNAUTHORIZED", "the wallet gave no account");
-      const pick = account === undefined ? accounts[0] : accounts.find((a) => String(a).toLowerCase() === String(account).toLowerCase());
-      if (typeof pick !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(pick)) {
-        throw codedError("WALLET_UNAUTHORIZED", account === undefined ? `the wallet's account ${JSON.stringify(pick)} is not an address` : `the wallet has no account ${account}`);
-      }
-      address = pick;
-      return address;
-    },
-    /** `request` (public_key filled in) with its `signature`. */
+    /** The wallet's current account as the wallet spells it (the node stores it lower-cased). */
+    publicKey,
+    /** `request` (public_key filled in: the current account) with its `signature`. */
     async sign(request) {
-      const from = await this.publicKey();
+      const from = await publicKey();
       const req = { ...request, public_key: from };
       if (legacy) {
         const hex = `0x${[...new TextEncoder().encode(req.data)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
@@ -131,8 +130,8 @@ export function keyPairSigner(keyPair) {
  * Builds, signs and publishes a `metadata` transaction on a Lineage node, and returns its receipt.
  * `prev` (the head this version replaces) is looked up on the node when not given: a node that
  * lies about it only gets the transaction refused (`stale_prev`), as the signature covers it.
- * Before anything is sent the signature is checked locally, so a wallet that signed with another
- * account is caught here.
+ * Before anything is sent the signature is checked locally (strong or legacy), so a wallet that
+ * signed with another account, or switched accounts meanwhile, is caught here.
  *
  * `data` is the new content (an object is sent as JSON). `onProgress({stage})` sees `account`,
  * `prev`, `sign` (the wallet is showing the fields), `send` and `done`.
@@ -174,7 +173,7 @@ export async function publishMetadata(tx) {
   let prev = tx.prev;
   if (prev === undefined) {
     progress("prev");
-    prev = (await recordHead(base, glue.dataKey(chainId, tokenAddress, tokenId), { metaContractId, publicKey: canonical(publicKey), alias, version })) ?? "";
+    prev = (await recordHead(base, glue.dataKey(chainId, tokenAddress, tokenId), { metaContractId, publicKey: canonicalKey(publicKey), alias, version })) ?? "";
   } else if (typeof prev !== "string") {
     throw codedError("BAD_ARGUMENT", "prev must be a CID string (\"\" for a new record)");
   }
@@ -195,7 +194,10 @@ export async function publishMetadata(tx) {
   };
   progress("sign", { prev });
   const signed = await signer.sign(request);
-  if (!signer.legacy) glue.checkSignature(JSON.stringify(signed));
+  if (canonicalKey(signed.public_key) !== canonicalKey(publicKey)) {
+    throw codedError("SIGNATURE_INVALID", `the signer switched keys while signing (${publicKey} → ${signed.public_key}); nothing was sent`);
+  }
+  glue.checkSignature(JSON.stringify(signed), Boolean(signer.legacy));
   progress("send");
   const reply = await rpc(base, "publish", [signed]);
   if (reply.error) throw codedError("PUBLISH_REJECTED", `${base} refused the transaction: ${reply.error.message}`, { reason: reply.error.data?.code, request: signed });
@@ -214,7 +216,3 @@ export async function publishMetadata(tx) {
   return { cid, transactionHash, request: signed, receipt };
 }
 
-/** An EVM address lower-cased (how the node files records), other keys as they are. */
-function canonical(key) {
-  return /^0x/i.test(key) ? key.toLowerCase() : key;
-}

@@ -106,7 +106,7 @@ describe("verifyHistory in headless Chromium", { skip: S.skipReason(missing) }, 
       assert.ok(good.ok, JSON.stringify(good.error));
       assert.deepEqual(good.ok.versions.map((v) => v.content.name), h.names);
       assert.ok(good.ok.versions.every((v) => v.replayed));
-      for (const c of h.cases) {
+      for (const c of h.cases.filter((c) => !c.lookupOnly)) {
         const r = await inPage(page, c.head, c.blocks);
         assert.ok(r.error, `${c.name}: not caught (${JSON.stringify(r.ok?.versions?.map((v) => v.content))})`);
         assert.equal(r.error.code, c.code, `${c.name}: ${r.error.message}`);

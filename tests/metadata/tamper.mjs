@@ -15,8 +15,10 @@ const CHAIN = "80001";
  * Binds mc_open and publishes three versions of one record on the node at `url`; fetches the
  * history as a CAR from the gateway and the module. Returns { head, moduleCid, blocks: Map<cid,
  * bytes>, record: the record's identity as verifyMetadata takes it, names: [newest … oldest],
- * cases: [{ name, head, blocks, code, index }] } — each case a
- * tampering that verification must catch with error `code` at version `index` (0 = newest).
+ * cases: [{ name, head, blocks, code, index, lookupOnly? }] } — each case a
+ * tampering that verification must catch with error `code` at version `index` (0 = newest);
+ * `lookupOnly` ones are genuine histories of another record, caught by verifyMetadata (which
+ * knows the record asked for), not by verifyHistory.
  */
 export async function historyAndTamperings(url, { collection = "0x00000000000000000000000000000000000e1f1e", mc = "mc-open-verify" } = {}) {
   const signer = ed25519Signer();
@@ -81,6 +83,15 @@ export async function historyAndTamperings(url, { collection = "0x00000000000000
   const missing = served();
   missing.delete(versionCid(2));
   cases.push({ name: "a missing version", head, blocks: missing, code: "HISTORY_INVALID", index: 2 });
+
+  // Another publisher's genuine record of the same token: a valid history, but not the one asked
+  // for — only a lookup (verifyMetadata) knows what was asked, so only it can catch this.
+  const mallory = ed25519Signer();
+  const other = await call(url, "publish", await mallory.sign({ method: "metadata", meta_contract_id: mc, chain_id: CHAIN, token_address: collection, token_id: "7", alias: "", version: "v1", data: JSON.stringify({ name: "mallory's" }), prev: "" }));
+  assert.equal(other.success, true, JSON.stringify(other));
+  const otherHead = JSON.parse(other.receipt.data).cids[0];
+  const otherBlocks = new Map([[otherHead, (await gatewayGet(url, `/ipfs/${otherHead}?format=raw`)).bytes], [moduleCid, blocks.get(moduleCid)]]);
+  cases.push({ name: "the head of another record (another publisher's, same token)", head: otherHead, blocks: otherBlocks, code: "HISTORY_INVALID", index: 0, lookupOnly: true });
 
   const record = { chainId: CHAIN, tokenAddress: collection, tokenId: "7", metaContractId: mc, publicKey: signer.publicKey, alias: "", version: "v1" };
   return { head, moduleCid, blocks, record, names: [...names].reverse(), cases };

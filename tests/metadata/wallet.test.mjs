@@ -36,8 +36,25 @@ before(async () => {
 });
 
 const token = (tokenId, extra = {}) => ({ gateway: url, chainId: CHAIN, tokenAddress: COLLECTION, tokenId, metaContractId: "open", version: "v1", ...extra });
+/** The record's head on the node ("" = none; an RPC failure throws). */
 const head = async (tokenId, publicKey) =>
-  (await call(url, "get_metadata", [dataKey(CHAIN, COLLECTION, tokenId), "open", publicKey.toLowerCase?.().startsWith("0x") ? publicKey.toLowerCase() : publicKey, "", "v1"]).catch(() => null))?.metadata?.cid || null;
+  (await call(url, "get_metadata", [dataKey(CHAIN, COLLECTION, tokenId), "open", /^0x/i.test(publicKey) ? publicKey.toLowerCase() : publicKey, "", "v1"])).metadata.cid || null;
+
+/** Counts the JSON-RPC `publish` calls made while `fn` runs (a spy on the global fetch). */
+async function publishesDuring(fn) {
+  const real = globalThis.fetch;
+  let n = 0;
+  globalThis.fetch = async (input, init) => {
+    if (typeof init?.body === "string" && JSON.parse(init.body).method === "publish") n++;
+    return real(input, init);
+  };
+  try {
+    await fn();
+  } finally {
+    globalThis.fetch = real;
+  }
+  return n;
+}
 
 describe("publishMetadata with an EIP-1193 wallet", T, () => {
   it("signs EIP-712 typed data the wallet is shown, publishes, and the new version verifies", async () => {
@@ -71,11 +88,14 @@ describe("publishMetadata with an EIP-1193 wallet", T, () => {
   it("a rejection in the wallet is USER_REJECTED and nothing is sent", async () => {
     const provider = ethersProvider({ decide: (m) => m !== "eth_signTypedData_v4" });
     const signer = walletSigner(provider);
-    await assert.rejects(publishMetadata({ ...token("2"), signer, data: { name: "no" } }), (e) => {
-      assert.equal(e.code, "USER_REJECTED", e.message);
-      assert.equal(e.walletCode, 4001);
-      return true;
-    });
+    const sent = await publishesDuring(() =>
+      assert.rejects(publishMetadata({ ...token("2"), signer, data: { name: "no" } }), (e) => {
+        assert.equal(e.code, "USER_REJECTED", e.message);
+        assert.equal(e.walletCode, 4001);
+        return true;
+      }),
+    );
+    assert.equal(sent, 0, "nothing was sent");
     assert.equal(await head("2", provider.wallet.address), null, "no record was written");
     // Refusing the account request is the same error, one step earlier.
     const shy = walletSigner(ethersProvider({ decide: (m) => m !== "eth_requestAccounts" }));
@@ -84,10 +104,13 @@ describe("publishMetadata with an EIP-1193 wallet", T, () => {
 
   it("a wallet that signs with another key is caught before sending (SIGNATURE_INVALID)", async () => {
     const provider = ethersProvider({ signAs: Wallet.createRandom() });
-    await assert.rejects(publishMetadata({ ...token("3"), signer: walletSigner(provider), data: { name: "x" } }), (e) => {
-      assert.equal(e.code, "SIGNATURE_INVALID", e.message);
-      return true;
-    });
+    const sent = await publishesDuring(() =>
+      assert.rejects(publishMetadata({ ...token("3"), signer: walletSigner(provider), data: { name: "x" } }), (e) => {
+        assert.equal(e.code, "SIGNATURE_INVALID", e.message);
+        return true;
+      }),
+    );
+    assert.equal(sent, 0, "nothing was sent");
     assert.equal(await head("3", provider.wallet.address), null);
   });
 
@@ -105,13 +128,24 @@ describe("publishMetadata with an EIP-1193 wallet", T, () => {
     assert.equal(await head("4", provider.wallet.address), current);
   });
 
-  it("legacy personal_sign is refused by a node without --legacy-signatures", async () => {
+  it("legacy personal_sign is refused by a node without --legacy-signatures, accepted with it", async () => {
     const provider = ethersProvider();
-    await assert.rejects(publishMetadata({ ...token("5"), signer: walletSigner(provider, { legacy: true }), data: { n: 1 } }), (e) => {
+    const legacy = walletSigner(provider, { legacy: true });
+    await assert.rejects(publishMetadata({ ...token("5"), signer: legacy, data: { n: 1 } }), (e) => {
       assert.equal(e.code, "PUBLISH_REJECTED", e.message);
+      assert.equal(e.reason, "bad_signature", e.message); // read as strong mode, it matches no key
       return true;
     });
     assert.ok(provider.calls.some((c) => c.method === "personal_sign"), "the wallet was asked to personal_sign");
+    // The same on a node that takes legacy signatures: published, and marked replayable.
+    const lax = await startNode({ args: ["--legacy-signatures"] });
+    const cid = await putModule(lax.httpUrl, "mc_open");
+    assert.equal((await bindContract(lax.httpUrl, ed25519Signer(), { id: "open", cid, chainId: CHAIN, tokenAddress: COLLECTION })).success, true);
+    const r = await publishMetadata({ ...token("5", { gateway: lax.httpUrl }), signer: legacy, data: { n: 1 } });
+    assert.equal(r.receipt.replayable, true);
+    // A legacy signature by another key is caught locally too.
+    const forger = walletSigner(ethersProvider({ signAs: Wallet.createRandom() }), { legacy: true });
+    await assert.rejects(publishMetadata({ ...token("6", { gateway: lax.httpUrl }), signer: forger, data: {} }), (e) => e.code === "SIGNATURE_INVALID");
   });
 
   it("the account option picks one of the wallet's accounts; an unknown one is WALLET_UNAUTHORIZED", async () => {

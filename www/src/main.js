@@ -105,8 +105,11 @@ function showError(el, err) {
 }
 
 let current = null; // the last verified record: {record, content, versions}
+let lookups = 0; // a newer lookup wins: an older one that finishes later is dropped
 
+/** Looks the form's record up and verifies it; resolves to true when it verified. */
 async function lookup() {
+  const mine = ++lookups;
   const r = record();
   const badge = $("badge");
   $("error").hidden = true;
@@ -120,7 +123,8 @@ async function lookup() {
   const onProgress = progressList($("progress"), STAGES);
   const t0 = performance.now();
   try {
-    const v = await verifyMetadata({ ...r, onProgress });
+    const v = await verifyMetadata({ ...r, onProgress: (p) => mine === lookups && onProgress(p) });
+    if (mine !== lookups) return false;
     const ms = performance.now() - t0;
     current = { record: r, ...v };
     badge.dataset.verdict = "verified";
@@ -139,13 +143,16 @@ async function lookup() {
     );
     $("edit").value = JSON.stringify(v.content, null, 2);
     refreshPublish();
+    return true;
   } catch (err) {
+    if (mine !== lookups) return false;
     current = null;
     const tampered = err.code === "HISTORY_INVALID" || err.code === "REPLAY_FAILED";
     badge.dataset.verdict = tampered ? "tampered" : "checking";
     badge.textContent = tampered ? "✗ Tampered — the node's answer does not verify" : "Not verified";
     if (!tampered) badge.dataset.verdict = "";
     showError($("error"), err);
+    return false;
   }
 }
 
@@ -209,6 +216,8 @@ async function publish() {
   const r = { ...record(), publicKey: account.toLowerCase() };
   $("publish").disabled = true;
   status.dataset.kind = "";
+  delete status.dataset.code;
+  delete status.dataset.cid;
   status.textContent = "Waiting for the wallet…";
   const onProgress = progressList($("publish-progress"), PUBLISH_STAGES);
   try {
@@ -217,9 +226,14 @@ async function publish() {
     status.textContent = `Published ${cid}; verifying it…`;
     // Your edit is your record: the same token, signed by your key.
     $("publisher").value = r.publicKey;
-    await lookup();
-    status.textContent = `Published ${cid} and verified.`;
-    status.dataset.cid = cid;
+    if (await lookup()) {
+      status.textContent = `Published ${cid} and verified.`;
+      status.dataset.cid = cid;
+    } else {
+      status.dataset.kind = "error";
+      status.dataset.code = "NOT_VERIFIED";
+      status.textContent = `Published ${cid}, but the node's answer for it does not verify (see above).`;
+    }
   } catch (err) {
     status.dataset.kind = "error";
     status.dataset.code = err.code ?? "ERROR";

@@ -7,11 +7,10 @@ use wasmi::{CompilationMode, Engine, Module};
 use crate::config::Limits;
 use crate::error::LoadError;
 
-/// A service's Wasm modules, parsed and validated once, from which any number of independent
-/// [`Service`](crate::Service)s are loaded with [`Service::instantiate`](crate::Service::instantiate):
-/// each gets its own store, linear memory, fuel and host state, while the code is shared — wasmi
-/// translates a function on its first call, and a function translated for one service is
-/// translated for all. Cheap to clone.
+/// A service's Wasm modules, parsed, validated and translated once, from which any number of
+/// independent [`Service`](crate::Service)s are loaded with
+/// [`Service::instantiate`](crate::Service::instantiate): each gets its own store, linear memory,
+/// fuel and host state, while the translated code is shared. Cheap to clone.
 ///
 /// What a module does is unchanged by this: loading from `CompiledModules` runs its start
 /// function and answers calls exactly as [`Service::load`](crate::Service::load) does. One
@@ -19,8 +18,8 @@ use crate::error::LoadError;
 /// translates each on its first call and charges that call's fuel for it. So a call on a service
 /// from `CompiledModules` costs the same fuel whether or not the code ran before in this process —
 /// what a verifier replaying a meta contract needs to reach the node's decision at the fuel limit.
-/// The engine settings (`max_recursion_depth`) are those of the limits given to
-/// [`CompiledModules::compile`].
+/// The engine settings (`max_recursion_depth`, `max_module_bytes`) are fixed by the limits given
+/// to [`CompiledModules::compile`]; `Service::instantiate` refuses a config that asks for others.
 ///
 /// ```
 /// use lineage_marine::{CompiledModules, Limits, Service, ServiceConfig};
@@ -36,6 +35,8 @@ use crate::error::LoadError;
 pub struct CompiledModules {
     pub(crate) engine: Engine,
     pub(crate) modules: Arc<[(String, Module)]>,
+    /// The limits the engine was made for (`max_recursion_depth`, `max_module_bytes` matter).
+    pub(crate) limits: Limits,
 }
 
 impl std::fmt::Debug for CompiledModules {
@@ -97,7 +98,26 @@ impl CompiledModules {
         Ok(CompiledModules {
             engine,
             modules: out.into(),
+            limits: limits.clone(),
         })
+    }
+
+    /// Whether a service with `limits` may be instantiated from these modules: the settings
+    /// fixed at compile time must be the same.
+    pub(crate) fn check_limits(&self, limits: &Limits) -> Result<(), LoadError> {
+        let (have, want) = (&self.limits, limits);
+        if have.max_recursion_depth != want.max_recursion_depth
+            || have.max_module_bytes != want.max_module_bytes
+        {
+            return Err(LoadError::LimitsMismatch(format!(
+                "compiled with max_recursion_depth {} and max_module_bytes {}, asked for {} and {}",
+                have.max_recursion_depth,
+                have.max_module_bytes,
+                want.max_recursion_depth,
+                want.max_module_bytes
+            )));
+        }
+        Ok(())
     }
 
     /// The module names, dependencies first, facade last.

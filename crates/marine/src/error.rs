@@ -9,6 +9,8 @@ use thiserror::Error;
 pub enum LoadError {
     #[error("a service needs at least one module")]
     NoModules,
+    #[error("these compiled modules cannot serve this config: {0}")]
+    LimitsMismatch(String),
     #[error("module name `{0}` is invalid: use 1-64 characters of [A-Za-z0-9_-]")]
     InvalidModuleName(String),
     #[error("module `{0}` is given twice")]

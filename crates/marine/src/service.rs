@@ -70,11 +70,14 @@ impl Service {
     ///
     /// # Errors
     /// As [`Service::load`], but for the parsing already done: an incompatible SDK, an import
-    /// nothing provides, a trap while initialising.
+    /// nothing provides, a trap while initialising; [`LoadError::LimitsMismatch`] when
+    /// `config.limits` asks for another recursion depth or module size than the modules were
+    /// compiled for.
     pub fn instantiate(
         compiled: &CompiledModules,
         config: ServiceConfig,
     ) -> Result<Service, LoadError> {
+        compiled.check_limits(&config.limits)?;
         let limits = config.limits.clone();
         let engine = &compiled.engine;
         let state = HostState {

@@ -406,6 +406,15 @@ fn compiled_modules_charge_the_same_fuel_warm_or_cold() {
         "a cold service runs with the warm threshold {need}"
     );
     assert!(!cold_ok(need - 1), "and not with one unit less");
+    // The engine's settings are fixed at compile time: a config asking for others is refused.
+    let deeper = ServiceConfig::default().limits(Limits {
+        max_recursion_depth: Limits::default().max_recursion_depth * 2,
+        ..Limits::default()
+    });
+    assert!(matches!(
+        Service::instantiate(&warm, deeper),
+        Err(lineage_marine::LoadError::LimitsMismatch(_))
+    ));
     // Lazy translation (Service::load) pays for translating on the first call.
     let lazy = work_fuel(|f| load("spin", SPIN, with_fuel(f)));
     assert!(lazy > need, "lazy first call {lazy} > eager {need}");

@@ -116,12 +116,12 @@ pub fn on_execute(
     metadatas: &[Metadata],
     tx: &Transaction,
 ) -> Result<MetaContractResult, ContractError> {
-    let service = load(wasm, limits, tx.timestamp, seed_of(&tx.hash))?;
-    execute(service, contract, metadatas, tx)
+    // Through `compile` (eager translation): every path charges the same fuel.
+    on_execute_compiled(&compile(wasm, limits)?, limits, contract, metadatas, tx)
 }
 
 /// [`on_execute`] on a fresh instance of a module compiled once with [`compile`]: the same
-/// result, without parsing and translating the module again.
+/// result and fuel, without parsing and translating the module again.
 ///
 /// # Errors
 /// As [`on_execute`].

@@ -76,14 +76,19 @@ pub fn sign_ed25519(request_json: &str, seed: &[u8]) -> Result<String, JsValue> 
     serde_json::to_string(&req).map_err(|e| js_error("BAD_ARGUMENT", &e.to_string()))
 }
 
-/// Checks `requestJson`'s strong-mode signature against its `public_key`, as the node will:
-/// throws `SIGNATURE_INVALID` (naming the key) when it does not verify, `BAD_ARGUMENT` when the
-/// request is malformed. Lets a client catch a wallet that signed with another account before
-/// anything is sent.
+/// Checks `requestJson`'s signature against its `public_key`, as the node will — in strong mode,
+/// or with `legacy` Lineage's form (over `data` only): throws `SIGNATURE_INVALID` (naming the
+/// key) when it does not verify, `BAD_ARGUMENT` when the request is malformed. Lets a client
+/// catch a wallet that signed with another account before anything is sent.
 #[wasm_bindgen(js_name = checkSignature)]
-pub fn check_signature(request_json: &str) -> Result<(), JsValue> {
+pub fn check_signature(request_json: &str, legacy: bool) -> Result<(), JsValue> {
     let req = request(request_json)?;
-    sign::verify_strong(&req).map_err(|e| js_error("SIGNATURE_INVALID", &e.to_string()))
+    if legacy {
+        sign::verify_legacy(&req)
+    } else {
+        sign::verify_strong(&req)
+    }
+    .map_err(|e| js_error("SIGNATURE_INVALID", &e.to_string()))
 }
 
 /// The Lineage `public_key` (base58 of the 32 raw bytes) of the Ed25519 key of the 32-byte

@@ -12,6 +12,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::js_error;
 
+/// How often (in versions) `verifyHistory` reports progress.
+pub const PROGRESS_EVERY: usize = 100;
+
 /// Verifies the history ending at `head` (a CID string) from `blocks` (a `Map` of CID string →
 /// `Uint8Array`: the record's blocks and its meta contract's module), and returns the report
 /// as JSON: `{head, versions: [{cid, content, record, transaction, replayed}]}`, newest first.
@@ -27,9 +30,6 @@ use crate::js_error;
 ///
 /// Throws an `Error` with `code` `HISTORY_INVALID` or `REPLAY_FAILED` and `index` (0 = newest)
 /// and `cid` of the first bad version, or `BAD_ARGUMENT`.
-/// How often (in versions) `verifyHistory` reports progress.
-pub const PROGRESS_EVERY: usize = 100;
-
 #[wasm_bindgen(js_name = verifyHistory)]
 pub fn verify_history_js(head: &str, blocks: &Map, options: JsValue) -> Result<String, JsValue> {
     let head: Cid = head

@@ -683,3 +683,49 @@ fn a_malformed_contract_transaction_fails_once_and_never_blocks_the_next() {
         RECEIPT_SUCCESS
     );
 }
+
+/// The node's decision at the fuel limit is the verifier's: a node whose ledger already ran the
+/// contract (its compiled module cached: warm) accepts a transaction with exactly the fuel a
+/// verifier replaying it on a cold start needs, and one unit less fails both.
+#[test]
+fn a_warm_node_and_a_cold_verifier_agree_at_the_exact_fuel_limit() {
+    let a = key(1);
+    let data = r#"{"name":"at the limit","padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+    // A fresh ledger with `fuel`, warmed by one publish on another token, then the probe.
+    let node_with = |fuel: u64| {
+        let mut config = LedgerConfig::default();
+        config.contract_limits.fuel_per_call = fuel;
+        let l = ledger_with(config);
+        bind(&l, &a, "open", "mc_open", None, NOW);
+        let warm = signed(meta_req("open", "9", "", "v1", "{}", "", NOW), &a);
+        l.publish(&warm, NOW).expect("warm-up publish");
+        let probe = signed(meta_req("open", "1", "", "v1", data, "", NOW + 1), &a);
+        let ok = l.publish(&probe, NOW).expect("probe publish").status == RECEIPT_SUCCESS;
+        (l, ok)
+    };
+    let (mut lo, mut hi) = (1u64, 50_000_000u64);
+    assert!(node_with(hi).1, "the probe fits in 50 M fuel");
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if node_with(mid).1 {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let need = lo;
+    let (l, ok) = node_with(need);
+    assert!(ok);
+    let fetch = |c: &cid::Cid| l.store().block(&c.to_string()).unwrap();
+    let head_cid: cid::Cid = head(&l, &a, "open", "1", "", "v1").parse().unwrap();
+    let verified = verify_history(&head_cid, fetch, false, 10).unwrap();
+    let limits = |fuel| lineage_marine::Limits {
+        fuel_per_call: fuel,
+        ..lineage_metadata::contract::default_limits()
+    };
+    // Each replay_history call compiles afresh: cold.
+    replay_history(&verified, fetch, &limits(need))
+        .expect("the cold verifier accepts at the node's limit");
+    let e = replay_history(&verified, fetch, &limits(need - 1)).unwrap_err();
+    assert!(e.to_string().contains("fuel"), "{e}");
+}

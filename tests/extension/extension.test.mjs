@@ -206,6 +206,8 @@ describe("the MV3 example extension in headless Chromium", { skip: S.skipReason(
     const bad = await press("connect");
     assert.equal(bad.state, "error");
     assert.equal(bad.errorCode, "BAD_RELAY", bad.errorMessage);
+    const after = await ask({ type: "status" });
+    assert.deepEqual(after.connection, status.connection, "a refused Connect dropped the working connection");
     await fill({ relay: node.wsAddr });
   });
 

@@ -132,9 +132,24 @@ describe("the demo dApp in headless Chromium", { skip: S.skipReason(missing) }, 
     assert.match(await p.text("#badge"), /Verified — 2 versions/);
     await p.shot("1-verified");
 
+    // What each frame shows of the verify stage (read in requestAnimationFrame: what is painted).
+    await p.page.evaluate(() => {
+      window.__painted = [];
+      const tick = () => {
+        const t = document.querySelector("#progress li[data-stage=verify]")?.textContent;
+        if (t && window.__painted.at(-1) !== t) window.__painted.push(t);
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    });
     await p.page.click(`#samples button[data-token="${SAMPLE.longHistoryToken}"]`);
     await p.page.waitForSelector("#badge[data-verdict=checking]", { timeout: 10_000 });
     await verified(p.page);
+    // The replay yields to the page: the progress between start and end was painted, not only
+    // the final count (a synchronous replay would leave no frame between them).
+    const painted = await p.page.evaluate(() => window.__painted);
+    const midway = `replay 100/${SAMPLE.longHistoryVersions}`;
+    assert.ok(painted.some((t) => t.includes(midway)), `no frame showed "${midway}": ${JSON.stringify(painted)}`);
     assert.equal(await p.page.locator("#versions li").count(), SAMPLE.longHistoryVersions);
     assert.equal(JSON.parse(await p.text("#content")).revision, SAMPLE.longHistoryVersions);
     const stages = await p.page.locator("#progress li").evaluateAll((lis) => lis.map((li) => [li.dataset.stage, li.dataset.done]));

@@ -234,9 +234,54 @@ pub fn replay_history_with_progress(
     limits: &lineage_marine::Limits,
     mut progress: impl FnMut(usize),
 ) -> Result<(), ReplayError> {
-    // Each module is fetched, hashed and compiled once, however many versions it ran.
-    let mut compiled: HashMap<Cid, lineage_marine::CompiledModules> = HashMap::new();
-    for (index, (cid, b)) in blocks.iter().enumerate() {
+    let mut replayer = Replayer::new(limits.clone());
+    for (index, (cid, block)) in blocks.iter().enumerate() {
+        replayer.replay(index, cid, block, &mut module)?;
+        progress(index + 1);
+    }
+    Ok(())
+}
+
+/// Replays versions one at a time, keeping each meta-contract module it has checked and
+/// compiled for the versions after: what [`replay_history`] does in one call, for callers that
+/// pause between versions (a page yielding to its event loop to repaint a progress bar).
+///
+/// ```
+/// use lineage_metadata::{block::Block, verify::{Replayer, ReplayError}};
+/// let mut replayer = Replayer::new(lineage_metadata::contract::default_limits());
+/// let versions: Vec<(cid::Cid, Block)> = Vec::new(); // what `verify_history` returned
+/// for (i, (cid, block)) in versions.iter().enumerate() {
+///     replayer.replay(i, cid, block, |_| None)?; // …and yield between versions as you like
+/// }
+/// # Ok::<(), ReplayError>(())
+/// ```
+pub struct Replayer {
+    limits: lineage_marine::Limits,
+    compiled: HashMap<Cid, lineage_marine::CompiledModules>,
+}
+
+impl Replayer {
+    /// A replayer running contracts under `limits` (the network's: [`contract::default_limits`]).
+    pub fn new(limits: lineage_marine::Limits) -> Self {
+        Self {
+            limits,
+            compiled: HashMap::new(),
+        }
+    }
+
+    /// Replays version `index` (0 = newest; for the error's naming) with CID `cid` and block
+    /// `b`, as [`replay_history`] does each; `module` fetches a contract module's bytes the
+    /// first time the module is needed (its bytes are checked against its CID).
+    ///
+    /// # Errors
+    /// What is wrong with this version, as a [`ReplayError`].
+    pub fn replay(
+        &mut self,
+        index: usize,
+        cid: &Cid,
+        b: &Block,
+        mut module: impl FnMut(&Cid) -> Option<Vec<u8>>,
+    ) -> Result<(), ReplayError> {
         let c = cid.to_string();
         let inputs = b.inputs.as_ref().ok_or_else(|| ReplayError::NoInputs {
             index,
@@ -263,9 +308,9 @@ pub fn replay_history_with_progress(
         let prev = b.previous.map(|p| p.to_string());
         if own_before.map(|m| m.cid.clone()) != prev {
             return Err(inconsistent(format!(
-                "the record's state given to the contract ({:?}) is not its previous version ({prev:?})",
-                own_before.map(|m| &m.cid)
-            )));
+            "the record's state given to the contract ({:?}) is not its previous version ({prev:?})",
+            own_before.map(|m| &m.cid)
+        )));
         }
         if inputs.metadatas.iter().any(|m| m.data_key != tx.data_key) {
             return Err(inconsistent("a record of another token was given".into()));
@@ -276,7 +321,7 @@ pub fn replay_history_with_progress(
                 inputs.contract.cid
             ))
         })?;
-        let code = match compiled.entry(module_cid) {
+        let code = match self.compiled.entry(module_cid) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 let wasm = module(&module_cid).ok_or_else(|| ReplayError::ModuleMissing {
@@ -293,22 +338,27 @@ pub fn replay_history_with_progress(
                         actual: actual.to_string(),
                     });
                 }
-                e.insert(
-                    contract::compile(&wasm, limits).map_err(|err| ReplayError::Contract {
+                e.insert(contract::compile(&wasm, &self.limits).map_err(|err| {
+                    ReplayError::Contract {
                         index,
                         cid: c.clone(),
                         reason: err.to_string(),
-                    })?,
-                )
+                    }
+                })?)
             }
         };
-        let result =
-            contract::on_execute_compiled(code, limits, &inputs.contract, &inputs.metadatas, &tx)
-                .map_err(|e| ReplayError::Contract {
-                index,
-                cid: c.clone(),
-                reason: e.to_string(),
-            })?;
+        let result = contract::on_execute_compiled(
+            code,
+            &self.limits,
+            &inputs.contract,
+            &inputs.metadatas,
+            &tx,
+        )
+        .map_err(|e| ReplayError::Contract {
+            index,
+            cid: c.clone(),
+            reason: e.to_string(),
+        })?;
         let mismatch = |what: String| ReplayError::Mismatch {
             index,
             cid: c.clone(),
@@ -334,7 +384,6 @@ pub fn replay_history_with_progress(
             }
             Some(_) => {}
         }
-        progress(index + 1);
+        Ok(())
     }
-    Ok(())
 }

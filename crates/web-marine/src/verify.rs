@@ -4,9 +4,8 @@ use std::collections::HashMap;
 
 use cid::Cid;
 use js_sys::{Array, Map, Reflect, Uint8Array};
-use lineage_metadata::verify::{
-    replay_history_with_progress, verify_history, HistoryError, ReplayError,
-};
+use lineage_metadata::block::Block;
+use lineage_metadata::verify::{verify_history, HistoryError, ReplayError, Replayer};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -26,99 +25,188 @@ pub const PROGRESS_EVERY: usize = 100;
 /// allowLegacy?: boolean, maxVersions?: number, onProgress?: function}` (defaults true, false,
 /// 10 000). `onProgress({phase, done, total?})` is called every [`PROGRESS_EVERY`] versions and
 /// at the end of each phase: `check` (hashes, signatures, links; `total` once known) and
-/// `replay`; what it throws is ignored.
+/// `replay`; what it throws is ignored. All in one call: [`HistoryVerifier`] does the same in
+/// steps, so that a page can yield between them.
 ///
 /// Throws an `Error` with `code` `HISTORY_INVALID` or `REPLAY_FAILED` and `index` (0 = newest)
 /// and `cid` of the first bad version, or `BAD_ARGUMENT`.
 #[wasm_bindgen(js_name = verifyHistory)]
 pub fn verify_history_js(head: &str, blocks: &Map, options: JsValue) -> Result<String, JsValue> {
-    let head: Cid = head
-        .parse()
-        .map_err(|e| js_error("BAD_ARGUMENT", &format!("head {head:?} is not a CID: {e}")))?;
-    let flag = |key: &str, default: bool| {
-        Reflect::get(&options, &key.into())
+    let on_progress = progress_callback(&options);
+    let mut verifier = HistoryVerifier::new(head, blocks, options)?;
+    let total = verifier.versions.len();
+    while verifier.replayed < total && verifier.replayer.is_some() {
+        let done = verifier.replay(PROGRESS_EVERY)?;
+        report_progress(on_progress.as_ref(), "replay", done, Some(total));
+    }
+    verifier.report()
+}
+
+/// A history checked (hashes, signatures, links: in the constructor) and then replayed a few
+/// versions at a time (`replay(count)`), newest first, so the caller can yield to its event
+/// loop between steps; `report()` once every version is replayed. What `verifyHistory` does in
+/// one call; the same `options` (the constructor's `onProgress` sees the `check` phase only: the
+/// caller knows the replay's progress).
+///
+/// ```js
+/// const v = new HistoryVerifier(head, blocks, {});
+/// try {
+///   while (v.replayed < v.total) { v.replay(20); await yieldToEventLoop(); }
+///   const report = JSON.parse(v.report());
+/// } finally { v.free(); }
+/// ```
+#[wasm_bindgen]
+pub struct HistoryVerifier {
+    head: Cid,
+    by_cid: HashMap<String, Vec<u8>>,
+    versions: Vec<(Cid, Block)>,
+    /// `None` when the options turned replaying off.
+    replayer: Option<Replayer>,
+    replayed: usize,
+}
+
+#[wasm_bindgen]
+impl HistoryVerifier {
+    /// Checks the history ending at `head` in `blocks` (see `verifyHistory`). Throws
+    /// `HISTORY_INVALID` (with `index` and `cid`) or `BAD_ARGUMENT`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(head: &str, blocks: &Map, options: JsValue) -> Result<HistoryVerifier, JsValue> {
+        let head: Cid = head
+            .parse()
+            .map_err(|e| js_error("BAD_ARGUMENT", &format!("head {head:?} is not a CID: {e}")))?;
+        let flag = |key: &str, default: bool| {
+            Reflect::get(&options, &key.into())
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(default)
+        };
+        let (replay, allow_legacy) = if options.is_object() {
+            (flag("replay", true), flag("allowLegacy", false))
+        } else {
+            (true, false)
+        };
+        let max_versions = Reflect::get(&options, &"maxVersions".into())
             .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(default)
-    };
-    let (replay, allow_legacy) = if options.is_object() {
-        (flag("replay", true), flag("allowLegacy", false))
-    } else {
-        (true, false)
-    };
-    let max_versions = Reflect::get(&options, &"maxVersions".into())
-        .ok()
-        .and_then(|v| v.as_f64())
-        .map_or(10_000, |n| n.max(1.0) as usize);
-    let mut by_cid: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut bad = None;
-    blocks.for_each(
-        &mut |value, key| match (key.as_string(), value.dyn_into::<Uint8Array>()) {
-            (Some(k), Ok(v)) => {
-                by_cid.insert(k, v.to_vec());
-            }
-            _ => bad = Some("blocks must map CID strings to Uint8Array"),
-        },
-    );
-    if let Some(why) = bad {
-        return Err(js_error("BAD_ARGUMENT", why));
-    }
-    let on_progress = Reflect::get(&options, &"onProgress".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    let report_progress = |phase: &str, done: usize, total: Option<usize>| {
-        if let Some(f) = &on_progress {
-            let event = js_sys::Object::new();
-            let _ = Reflect::set(&event, &"phase".into(), &phase.into());
-            let _ = Reflect::set(&event, &"done".into(), &(done as f64).into());
-            if let Some(t) = total {
-                let _ = Reflect::set(&event, &"total".into(), &(t as f64).into());
-            }
-            let _ = f.call1(&JsValue::NULL, &event);
-        }
-    };
-    let mut fetched = 0usize;
-    let fetch = |c: &Cid| {
-        if fetched > 0 && fetched % PROGRESS_EVERY == 0 {
-            report_progress("check", fetched, None);
-        }
-        fetched += 1;
-        by_cid.get(&c.to_string()).cloned()
-    };
-    let versions = verify_history(&head, fetch, allow_legacy, max_versions).map_err(|e| {
-        let (index, cid) = history_at(&e);
-        located("HISTORY_INVALID", &e.to_string(), index, cid)
-    })?;
-    let total = versions.len();
-    report_progress("check", total, Some(total));
-    if replay {
-        let fetch = |c: &Cid| by_cid.get(&c.to_string()).cloned();
-        replay_history_with_progress(
-            &versions,
-            fetch,
-            &lineage_metadata::contract::default_limits(),
-            |done| {
-                if done % PROGRESS_EVERY == 0 || done == total {
-                    report_progress("replay", done, Some(total));
+            .and_then(|v| v.as_f64())
+            .map_or(10_000, |n| n.max(1.0) as usize);
+        let mut by_cid: HashMap<String, Vec<u8>> = HashMap::new();
+        let mut bad = None;
+        blocks.for_each(
+            &mut |value, key| match (key.as_string(), value.dyn_into::<Uint8Array>()) {
+                (Some(k), Ok(v)) => {
+                    by_cid.insert(k, v.to_vec());
                 }
+                _ => bad = Some("blocks must map CID strings to Uint8Array"),
             },
-        )
-        .map_err(|e| {
-            let (index, cid) = replay_at(&e);
-            located("REPLAY_FAILED", &e.to_string(), Some(index), Some(cid))
+        );
+        if let Some(why) = bad {
+            return Err(js_error("BAD_ARGUMENT", why));
+        }
+        let on_progress = progress_callback(&options);
+        let mut fetched = 0usize;
+        let fetch = |c: &Cid| {
+            if fetched > 0 && fetched % PROGRESS_EVERY == 0 {
+                report_progress(on_progress.as_ref(), "check", fetched, None);
+            }
+            fetched += 1;
+            by_cid.get(&c.to_string()).cloned()
+        };
+        let versions = verify_history(&head, fetch, allow_legacy, max_versions).map_err(|e| {
+            let (index, cid) = history_at(&e);
+            located("HISTORY_INVALID", &e.to_string(), index, cid)
         })?;
+        let total = versions.len();
+        report_progress(on_progress.as_ref(), "check", total, Some(total));
+        Ok(HistoryVerifier {
+            head,
+            by_cid,
+            versions,
+            replayer: replay.then(|| Replayer::new(lineage_metadata::contract::default_limits())),
+            replayed: 0,
+        })
     }
-    let report = json!({
-        "head": head.to_string(),
-        "versions": versions.iter().map(|(cid, b)| json!({
-            "cid": cid.to_string(),
-            "content": b.content,
-            "record": b.record,
-            "transaction": b.transaction,
-            "replayed": replay,
-        })).collect::<Vec<_>>(),
-    });
-    Ok(report.to_string())
+
+    /// How many versions the history has.
+    #[wasm_bindgen(getter)]
+    pub fn total(&self) -> usize {
+        self.versions.len()
+    }
+
+    /// How many versions have been replayed (all of them, `total`, when replaying is off).
+    #[wasm_bindgen(getter)]
+    pub fn replayed(&self) -> usize {
+        if self.replayer.is_none() {
+            self.versions.len()
+        } else {
+            self.replayed
+        }
+    }
+
+    /// Replays up to `count` more versions and returns how many are replayed so far. Throws
+    /// `REPLAY_FAILED` with `index` and `cid` of the version that does not replay (calling again
+    /// tries that version again).
+    pub fn replay(&mut self, count: usize) -> Result<usize, JsValue> {
+        let Some(replayer) = self.replayer.as_mut() else {
+            return Ok(self.versions.len());
+        };
+        let end = self.replayed.saturating_add(count).min(self.versions.len());
+        while self.replayed < end {
+            let index = self.replayed;
+            let (cid, block) = &self.versions[index];
+            replayer
+                .replay(index, cid, block, |m: &Cid| {
+                    self.by_cid.get(&m.to_string()).cloned()
+                })
+                .map_err(|e| {
+                    let (index, cid) = replay_at(&e);
+                    located("REPLAY_FAILED", &e.to_string(), Some(index), Some(cid))
+                })?;
+            self.replayed += 1;
+        }
+        Ok(self.replayed)
+    }
+
+    /// The report as JSON (see `verifyHistory`). Throws `BAD_ARGUMENT` while versions are
+    /// left to replay: a report never says more was checked than was.
+    pub fn report(&self) -> Result<String, JsValue> {
+        let left = self.versions.len() - self.replayed();
+        if left > 0 {
+            return Err(js_error(
+                "BAD_ARGUMENT",
+                &format!("{left} versions are not replayed yet: replay() them first"),
+            ));
+        }
+        let replayed = self.replayer.is_some();
+        let report = json!({
+            "head": self.head.to_string(),
+            "versions": self.versions.iter().map(|(cid, b)| json!({
+                "cid": cid.to_string(),
+                "content": b.content,
+                "record": b.record,
+                "transaction": b.transaction,
+                "replayed": replayed,
+            })).collect::<Vec<_>>(),
+        });
+        Ok(report.to_string())
+    }
+}
+
+fn progress_callback(options: &JsValue) -> Option<js_sys::Function> {
+    Reflect::get(options, &"onProgress".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+}
+
+fn report_progress(f: Option<&js_sys::Function>, phase: &str, done: usize, total: Option<usize>) {
+    if let Some(f) = f {
+        let event = js_sys::Object::new();
+        let _ = Reflect::set(&event, &"phase".into(), &phase.into());
+        let _ = Reflect::set(&event, &"done".into(), &(done as f64).into());
+        if let Some(t) = total {
+            let _ = Reflect::set(&event, &"total".into(), &(t as f64).into());
+        }
+        let _ = f.call1(&JsValue::NULL, &event);
+    }
 }
 
 fn located(code: &str, message: &str, index: Option<usize>, cid: Option<&str>) -> JsValue {

@@ -32,20 +32,93 @@ export async function fetchOk(url, init) {
   return res;
 }
 
+/** The most a CAR or module fetched for verification may hold unless `maxBytes` says otherwise. */
+export const MAX_FETCH_BYTES = 64 * 1024 * 1024;
+/** The most a JSON-RPC reply may hold (a record lookup's or a publish's answer is tiny). */
+const MAX_RPC_BYTES = 4 * 1024 * 1024;
+/** How many bytes between two `onBytes` calls of {@link fetchBytes}. */
+const PROGRESS_BYTES = 64 * 1024;
+
+/**
+ * GETs `url` (as {@link fetchOk}) and reads its body, at most `maxBytes` of it: a larger
+ * `content-length`, or a body that grows past it, is a `FETCH_FAILED` with `reason: "TOO_LARGE"`
+ * (the download is cancelled: a gateway cannot make the page hold more). `onBytes(bytes,
+ * totalBytes?)` is called every 64 KiB and once at the end; `totalBytes` is the declared length.
+ */
+export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, init } = {}) {
+  return readBody(url, await fetchOk(url, init), maxBytes, onBytes);
+}
+
+async function readBody(url, res, maxBytes, onBytes) {
+  const tooLarge = (what) => codedError("FETCH_FAILED", `${url}: ${what}, more than the ${maxBytes} bytes allowed`, { reason: "TOO_LARGE" });
+  const length = res.headers.get("content-length");
+  const declared = length !== null && /^\d+$/.test(length.trim()) ? Number(length) : undefined;
+  if (declared !== undefined && declared > maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge(`the reply declares ${declared} bytes`);
+  }
+  const report = (bytes) => {
+    try {
+      onBytes?.(bytes, declared);
+    } catch {
+      // A throwing progress callback does not stop the download.
+    }
+  };
+  const chunks = [];
+  let bytes = 0;
+  let reported = 0;
+  try {
+    if (!res.body) {
+      const all = new Uint8Array(await res.arrayBuffer());
+      if (all.byteLength > maxBytes) throw tooLarge(`the reply holds ${all.byteLength} bytes`);
+      report(all.byteLength);
+      return all;
+    }
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+      if (bytes > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(`the reply went on past ${bytes} bytes`);
+      }
+      chunks.push(value);
+      if (bytes - reported >= PROGRESS_BYTES) {
+        reported = bytes;
+        report(bytes);
+      }
+    }
+  } catch (err) {
+    if (err?.code) throw err;
+    const why = err?.name === "TimeoutError" ? `no answer within ${FETCH_TIMEOUT_MS} ms` : errorText(err);
+    throw codedError("FETCH_FAILED", `${url}: reading the reply: ${why}`);
+  }
+  report(bytes);
+  if (chunks.length === 1) return chunks[0];
+  const all = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return all;
+}
+
 /**
  * One JSON-RPC call to `base`'s `/api/v0/json-rpc`; resolves to the whole reply
  * (`{result}` or `{error}`), so callers can tell "not found" from a failure.
  */
 export async function rpc(base, method, params) {
   const id = nextId++;
-  const res = await fetchOk(`${base}/api/v0/json-rpc`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+  const url = `${base}/api/v0/json-rpc`;
+  const body = await fetchBytes(url, {
+    maxBytes: MAX_RPC_BYTES,
+    init: { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id, method, params }) },
   });
   let reply;
   try {
-    reply = await res.json();
+    reply = JSON.parse(new TextDecoder().decode(body));
   } catch (err) {
     throw codedError("FETCH_FAILED", `${base}: ${method}: the reply is not JSON: ${errorText(err)}`);
   }

@@ -273,6 +273,7 @@ export function verifyHistory(
 export type VerifyProgress =
   | { stage: "lookup" }
   | { stage: "fetch-history"; head: string }
+  | { stage: "fetch-history"; head: string; bytes: number; totalBytes?: number }
   | { stage: "fetch-modules"; versions: number; modules: number }
   | { stage: "verify"; blocks: number }
   | ({ stage: "verify"; blocks: number } & HistoryProgress)
@@ -298,6 +299,8 @@ export function verifyMetadata(record: {
   alias?: string;
   version: string;
   replay?: boolean;
+  /** The most the CAR (or a module) may hold, default 64 MiB: more is `FETCH_FAILED` with `reason: "TOO_LARGE"`. */
+  maxBytes?: number;
   onProgress?: (p: VerifyProgress) => void;
 }): Promise<{ cid: string; content: JSONValue; versions: VerifiedVersion[] }>;
 

@@ -3,7 +3,7 @@
 // and replaying one needs the interpreter.
 
 import { codedError, errorText } from "./errors.js";
-import { canonicalKey, fetchOk, gatewayBase, recordHead } from "./gateway.js";
+import { canonicalKey, fetchBytes, gatewayBase, MAX_FETCH_BYTES, recordHead } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
 /**
@@ -102,9 +102,11 @@ function yieldToEventLoop() {
  * it names.
  *
  * `record`: `{gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias?, version,
- * onProgress?, replay?}`; `onProgress({stage, ...})` sees `lookup`, `fetch-history`,
+ * onProgress?, replay?, maxBytes?}`; `onProgress({stage, ...})` sees `lookup`, `fetch-history`
+ * (first `{head}`, then `{head, bytes, totalBytes?}` every 64 KiB downloaded and at the end),
  * `fetch-modules`, `verify` (first `{blocks}`, then `{blocks, phase, done, total}` as
- * {@link verifyHistory} reports) and `done`.
+ * {@link verifyHistory} reports) and `done`. `maxBytes` (default 64 MiB) caps the CAR and each
+ * module: a gateway sending more gets `FETCH_FAILED` with `reason: "TOO_LARGE"`.
  *
  * @example
  * const { content, versions } = await verifyMetadata({
@@ -116,7 +118,8 @@ function yieldToEventLoop() {
  * @throws `NOT_FOUND` (no such record), `FETCH_FAILED` (HTTP or network), and as verifyHistory.
  */
 export async function verifyMetadata(record) {
-  const { gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias = "", version, onProgress, replay = true } = record ?? {};
+  const { gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias = "", version, onProgress, replay = true, maxBytes = MAX_FETCH_BYTES } = record ?? {};
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw codedError("BAD_ARGUMENT", `maxBytes must be a positive integer, not ${JSON.stringify(maxBytes)}`);
   for (const [name, v] of Object.entries({ gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, version })) {
     if (typeof v !== "string") throw codedError("BAD_ARGUMENT", `${name} must be a string`);
   }
@@ -134,12 +137,15 @@ export async function verifyMetadata(record) {
   const head = await recordHead(base, dataKey, { metaContractId, publicKey, alias, version });
   if (!head) throw codedError("NOT_FOUND", `${base} has no record ${chainId}/${tokenAddress}/${tokenId} (${metaContractId}, ${publicKey}, alias ${JSON.stringify(alias)}, ${version})`);
   progress("fetch-history", { head });
-  const car = new Uint8Array(await (await fetchOk(`${base}/ipfs/${head}?format=car`)).arrayBuffer());
+  const car = await fetchBytes(`${base}/ipfs/${head}?format=car`, {
+    maxBytes,
+    onBytes: (bytes, totalBytes) => progress("fetch-history", { head, bytes, totalBytes }),
+  });
   const blocks = new Map(glue.carBlocks(car));
   const modules = glue.contractModules(blocks);
   progress("fetch-modules", { versions: blocks.size, modules: modules.length });
   for (const cid of modules) {
-    blocks.set(cid, new Uint8Array(await (await fetchOk(`${base}/ipfs/${cid}?format=raw`)).arrayBuffer()));
+    blocks.set(cid, await fetchBytes(`${base}/ipfs/${cid}?format=raw`, { maxBytes }));
   }
   progress("verify", { blocks: blocks.size });
   const report = await verifyHistory(head, blocks, { replay, onProgress: (p) => progress("verify", { blocks: blocks.size, ...p }) });

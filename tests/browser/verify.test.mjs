@@ -59,7 +59,7 @@ describe("verifyHistory in headless Chromium", { skip: S.skipReason(missing) }, 
         async (record) => {
           const stages = [];
           try {
-            const got = await window.lab.lib.verifyMetadata({ ...record, onProgress: (p) => stages.push(p.phase ? `${p.stage}:${p.phase} ${p.done}/${p.total}` : p.stage) });
+            const got = await window.lab.lib.verifyMetadata({ ...record, onProgress: (p) => stages.push(p.phase ? `${p.stage}:${p.phase} ${p.done}/${p.total}` : p.bytes !== undefined ? `${p.stage} ${p.bytes}/${p.totalBytes}` : p.stage) });
             return { ok: { cid: got.cid, content: got.content, replayed: got.versions.map((v) => v.replayed), stages } };
           } catch (e) {
             return { error: { code: e?.code, message: String(e?.message ?? e) } };
@@ -72,7 +72,9 @@ describe("verifyHistory in headless Chromium", { skip: S.skipReason(missing) }, 
       assert.equal(r.ok.cid, h.head);
       assert.deepEqual(r.ok.content, { name: h.names[0] });
       assert.deepEqual(r.ok.replayed, [true, true, true]);
-      assert.deepEqual(r.ok.stages, ["lookup", "fetch-history", "fetch-modules", "verify", "verify:check 3/3", "verify:replay 3/3", "done"]);
+      // The CAR is small (one progress call, at its end), its length read through CORS.
+      const carBytes = (await (await fetch(`${gatewayUrl}/ipfs/${h.head}?format=car`)).arrayBuffer()).byteLength;
+      assert.deepEqual(r.ok.stages, ["lookup", "fetch-history", `fetch-history ${carBytes}/${carBytes}`, "fetch-modules", "verify", "verify:check 3/3", "verify:replay 3/3", "done"]);
     });
   });
 

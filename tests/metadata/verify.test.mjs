@@ -5,6 +5,7 @@
 // run in Chromium in tests/browser/verify.test.mjs).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { createServer } from "node:http";
 import { join } from "node:path";
 
 import { exitIfStuck, teardown } from "../interop/harness.mjs";
@@ -82,6 +83,15 @@ describe("verifyMetadata (our package, Node): look up, fetch and verify from a n
     assert.equal(r.versions.length, SAMPLE.longHistoryVersions);
     const phases = events.filter((p) => p.phase).map(({ phase, done, total }) => [phase, done, total]);
     assert.deepEqual(phases, [["check", 100, undefined], ["check", 120, 120], ["replay", 100, 120], ["replay", 120, 120]]);
+    // The CAR's download is reported every 64 KiB and at its end, against its declared length.
+    const car = new Uint8Array(await (await fetch(`${url}/ipfs/${r.cid}?format=car`)).arrayBuffer());
+    assert.ok(car.byteLength > 128 * 1024, `the 120-version CAR holds ${car.byteLength} bytes`);
+    const downloads = events.filter((p) => p.stage === "fetch-history" && p.bytes !== undefined);
+    assert.ok(downloads.length >= 2, JSON.stringify(downloads));
+    assert.ok(downloads.every((p, i) => i === 0 || p.bytes > downloads[i - 1].bytes), "bytes only grow");
+    assert.ok(downloads.slice(0, -1).every((p, i) => i === 0 || p.bytes - downloads[i - 1].bytes >= 64 * 1024), JSON.stringify(downloads));
+    assert.equal(downloads.at(-1).bytes, car.byteLength);
+    assert.ok(downloads.every((p) => p.totalBytes === car.byteLength && p.head === r.cid), JSON.stringify(downloads[0]));
     // verifyHistory takes the same callback; one that throws does not stop it.
     let calls = 0;
     const report = await verifyHistory(h.head, h.blocks, {
@@ -107,6 +117,65 @@ describe("verifyMetadata (our package, Node): look up, fetch and verify from a n
       }
     } finally {
       await dishonest.close();
+    }
+  });
+
+  it("a gateway that sends more than maxBytes is cut off: FETCH_FAILED, reason TOO_LARGE", async () => {
+    // A gateway that names the real head, then streams an endless CAR (no length), or declares
+    // a huge one, or floods its JSON-RPC reply.
+    let mode;
+    const closed = [];
+    const server = createServer(async (req, res) => {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      const endless = () => {
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        const more = () => {
+          while (res.write(chunk));
+        };
+        res.on("drain", more);
+        res.on("close", () => closed.push(req.url));
+        more();
+      };
+      if (req.url === "/api/v0/json-rpc") {
+        if (mode === "rpc-flood") {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.write('{"jsonrpc":"2.0","id":1,"result":"');
+          return endless();
+        }
+        const reply = await fetch(`${url}/api/v0/json-rpc`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        return res.writeHead(200, { "content-type": "application/json" }).end(await reply.text());
+      }
+      if (mode === "declared") return res.writeHead(200, { "content-length": String(2 ** 40) }).end();
+      res.writeHead(200, { "content-type": "application/vnd.ipld.car; version=1" });
+      endless();
+    });
+    await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+    const gateway = `http://127.0.0.1:${server.address().port}`;
+    const tooLarge = (what) => (e) => {
+      assert.equal(e.code, "FETCH_FAILED", `${what}: ${e.code}: ${e.message}`);
+      assert.equal(e.reason, "TOO_LARGE", `${what}: ${e.message}`);
+      return true;
+    };
+    try {
+      for (mode of ["endless", "declared", "rpc-flood"]) {
+        const events = [];
+        await assert.rejects(verifyMetadata({ gateway, ...h.record, maxBytes: 1 << 20, onProgress: (p) => events.push(p) }), tooLarge(mode));
+        if (mode === "endless") {
+          const seen = events.filter((p) => p.bytes !== undefined).map((p) => p.bytes);
+          assert.ok(seen.length >= 5 && seen.at(-1) <= 1 << 20, `progress up to the cap: ${seen}`);
+        }
+      }
+      // Both endless replies were cancelled, not read on in the background.
+      for (let i = 0; i < 50 && closed.length < 2; i++) await new Promise((ok) => setTimeout(ok, 100));
+      assert.equal(closed.length, 2, `connections the client closed: ${closed}`);
+      await assert.rejects(verifyMetadata({ gateway: url, ...h.record, maxBytes: 0 }), (e) => e.code === "BAD_ARGUMENT");
+      // Under the cap, the same record verifies.
+      const r = await verifyMetadata({ gateway: url, ...h.record, maxBytes: 1 << 20 });
+      assert.equal(r.cid, h.head);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
     }
   });
 

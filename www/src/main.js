@@ -73,7 +73,8 @@ function progressList(el, stages) {
       if (li.dataset.stage === stage) {
         reached = false;
         const detail =
-          stage === "fetch-modules" ? extra.modules
+          stage === "fetch-history" && extra.bytes !== undefined ? `${(extra.bytes / 1024).toFixed(0)}${extra.totalBytes ? ` of ${(extra.totalBytes / 1024).toFixed(0)}` : ""} KiB`
+          : stage === "fetch-modules" ? extra.modules
           : stage === "verify" && extra.phase ? `${extra.phase} ${extra.done}/${extra.total ?? "…"}`
           : stage === "done" && extra.versions !== undefined ? `${extra.versions} versions`
           : undefined;

@@ -258,7 +258,7 @@ export type VerifyOptions = { replay?: boolean; allowLegacy?: boolean; maxVersio
  * (by CID string), trusting nothing that served them: CIDs, transaction hashes, signatures,
  * links, and — unless `replay: false` — a deterministic rerun of each version's meta contract.
  * Throws an `Error` with `code` `HISTORY_INVALID` / `REPLAY_FAILED` and `index` / `cid` of the
- * first bad version. `onProgress` sees every 100 versions and each phase's end; the replay yields
+ * first bad version. `onProgress` sees every 100 versions and each phase's end; both phases yield
  * to the event loop every ~25 ms and after each progress call, so a page can paint it.
  *
  * @example

@@ -21,10 +21,9 @@ import { loadMarine } from "./wasm.js";
  * console.log(report.versions[0].content); // the verified newest content
  *
  * `options.onProgress({phase, done, total?})` is called every 100 versions and at the end of each
- * phase, `check` (hashes, signatures, links) then `replay`. The replay runs in slices of about
- * 25 ms and yields to the event loop after each slice and each progress call, so a page stays
- * responsive and can paint the progress it was given (the `check` phase, ~0.1 ms a version, runs
- * in one go).
+ * phase, `check` (hashes, signatures, links; `total` once known) then `replay`. Both run in
+ * slices of about 25 ms and yield to the event loop after each slice and each progress call, so
+ * a page stays responsive and can paint the progress it was given.
  *
  * @throws an `Error` with `code` `HISTORY_INVALID` or `REPLAY_FAILED` and the first bad
  *   version's `index` (0 = newest) and `cid`; `BAD_ARGUMENT` for malformed arguments.
@@ -44,7 +43,25 @@ export async function verifyHistory(head, blocks, options = {}) {
   const report = typeof onProgress === "function" ? (p) => safely(onProgress, p) : () => {};
   let verifier;
   try {
-    verifier = new glue.HistoryVerifier(String(head), map, { ...rest, onProgress: report });
+    verifier = new glue.HistoryVerifier(String(head), map, rest);
+    // Check (hashes, signatures, links) then replay, a version per wasm call, yielding to the
+    // event loop every SLICE_MS and after each progress call.
+    let checked = 0;
+    while (!verifier.checkDone) {
+      const sliceEnd = performance.now() + SLICE_MS;
+      let reported = false;
+      while (!verifier.checkDone && !reported && performance.now() < sliceEnd) {
+        checked = verifier.check(1);
+        if (verifier.checkDone) {
+          report({ phase: "check", done: checked, total: checked });
+          reported = true;
+        } else if (checked % PROGRESS_EVERY === 0) {
+          report({ phase: "check", done: checked });
+          reported = true;
+        }
+      }
+      await yieldToEventLoop();
+    }
     const total = verifier.total;
     let done = verifier.replayed;
     while (done < total) {
@@ -68,9 +85,9 @@ export async function verifyHistory(head, blocks, options = {}) {
   }
 }
 
-/** Replay progress is reported every this many versions (as the wasm reports the check phase). */
+/** Progress is reported every this many versions in each phase (as the wasm's verifyHistory does). */
 const PROGRESS_EVERY = 100;
-/** How long the replay runs before it yields to the event loop. */
+/** How long the check or the replay runs before it yields to the event loop. */
 const SLICE_MS = 25;
 
 /**

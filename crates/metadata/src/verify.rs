@@ -80,12 +80,66 @@ pub fn verify_history(
     allow_legacy: bool,
     max_versions: usize,
 ) -> Result<Vec<(Cid, Block)>, HistoryError> {
-    let mut out: Vec<(Cid, Block)> = Vec::new();
-    let mut next = Some(*head);
-    while let Some(cid) = next.take() {
-        let index = out.len();
-        if index >= max_versions {
-            return Err(HistoryError::TooLong(max_versions));
+    let mut walk = HistoryWalk::new(*head, allow_legacy, max_versions);
+    while walk.step(&mut fetch)? {}
+    Ok(walk.into_versions())
+}
+
+/// [`verify_history`] one version at a time, newest first, for callers that pause between
+/// versions (a page yielding to its event loop): each [`step`](Self::step) fetches and checks
+/// the next older version.
+///
+/// ```
+/// use lineage_metadata::verify::{HistoryError, HistoryWalk};
+/// let head: cid::Cid = "bafyreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".parse().unwrap();
+/// let mut walk = HistoryWalk::new(head, false, 10);
+/// assert!(matches!(walk.step(|_| None), Err(HistoryError::Missing { index: 0, .. })));
+/// assert_eq!(walk.checked(), 0); // nothing is taken for checked that was not
+/// ```
+pub struct HistoryWalk {
+    out: Vec<(Cid, Block)>,
+    next: Option<Cid>,
+    allow_legacy: bool,
+    max_versions: usize,
+}
+
+impl HistoryWalk {
+    /// A walk from `head`, accepting legacy (data-only) signatures if `allow_legacy`, and at
+    /// most `max_versions` versions.
+    pub fn new(head: Cid, allow_legacy: bool, max_versions: usize) -> Self {
+        Self {
+            out: Vec::new(),
+            next: Some(head),
+            allow_legacy,
+            max_versions,
+        }
+    }
+
+    /// How many versions are checked so far.
+    pub fn checked(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether the walk reached the first version.
+    pub fn is_done(&self) -> bool {
+        self.next.is_none()
+    }
+
+    /// Checks the next older version, fetched with `fetch`; `Ok(true)` while older versions are
+    /// left, `Ok(false)` once the first version is checked (and for any call after).
+    ///
+    /// # Errors
+    /// What is wrong with that version, as a [`HistoryError`]; the walk stays at it.
+    pub fn step(
+        &mut self,
+        mut fetch: impl FnMut(&Cid) -> Option<Vec<u8>>,
+    ) -> Result<bool, HistoryError> {
+        let Some(cid) = self.next else {
+            return Ok(false);
+        };
+        let index = self.out.len();
+        if index >= self.max_versions {
+            return Err(HistoryError::TooLong(self.max_versions));
         }
         let c = cid.to_string();
         let bytes = fetch(&cid).ok_or_else(|| HistoryError::Missing {
@@ -106,7 +160,7 @@ pub fn verify_history(
             });
         }
         if t.legacy {
-            if !allow_legacy {
+            if !self.allow_legacy {
                 return Err(HistoryError::Legacy { index, cid: c });
             }
             sign::verify_legacy(&req)
@@ -134,7 +188,7 @@ pub fn verify_history(
                 "record meta_contract_id is not the transaction's".into(),
             ));
         }
-        if let Some((_, newer)) = out.last() {
+        if let Some((_, newer)) = self.out.last() {
             if identity(&newer.record) != identity(r) {
                 return Err(inconsistent(
                     "belongs to another record than the newer version".into(),
@@ -156,10 +210,20 @@ pub fn verify_history(
                 t.prev, prev
             )));
         }
-        next = block.previous;
-        out.push((cid, block));
+        self.next = block.previous;
+        self.out.push((cid, block));
+        Ok(self.next.is_some())
     }
-    Ok(out)
+
+    /// The checked versions, newest first.
+    pub fn versions(&self) -> &[(Cid, Block)] {
+        &self.out
+    }
+
+    /// The checked versions, newest first, owned.
+    pub fn into_versions(self) -> Vec<(Cid, Block)> {
+        self.out
+    }
 }
 
 /// The first version whose content its meta contract does not reproduce (0 = newest).

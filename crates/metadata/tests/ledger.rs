@@ -4,7 +4,9 @@
 use ed25519_dalek::SigningKey;
 use lineage_metadata::block::Block;
 use lineage_metadata::store::{MemStore, RecordKey, Store};
-use lineage_metadata::verify::{replay_history, verify_history};
+use lineage_metadata::verify::{
+    replay_history, verify_history, HistoryError, HistoryWalk, Replayer,
+};
 use lineage_metadata::*;
 
 const NOW: u64 = 1_700_000_000_000;
@@ -287,6 +289,35 @@ fn replaying_the_meta_contract_confirms_each_version_and_catches_forged_content(
     old[2].1.inputs = None;
     let e = replay_history(&old, fetch, &limits).unwrap_err();
     assert!(e.to_string().contains("cannot be replayed"), "{e}");
+
+    // In steps (what a page does between yields), the same versions check and replay; a missing
+    // block stops the walk at it, and the walk resumes once the block is there.
+    let mut walk = HistoryWalk::new(head_cid, false, 10);
+    let oldest: cid::Cid = verified[2].0;
+    assert!(walk.step(fetch).unwrap());
+    assert!(walk.step(fetch).unwrap());
+    let withheld = |c: &cid::Cid| if *c == oldest { None } else { fetch(c) };
+    let e = walk.step(withheld).unwrap_err();
+    assert!(
+        matches!(&e, HistoryError::Missing { index: 2, cid } if *cid == oldest.to_string()),
+        "{e}"
+    );
+    assert_eq!((walk.checked(), walk.is_done()), (2, false));
+    assert!(
+        !walk.step(fetch).unwrap(),
+        "the first version ends the walk"
+    );
+    assert!(walk.is_done() && !walk.step(fetch).unwrap());
+    let stepped = walk.into_versions();
+    assert_eq!(
+        stepped.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        verified.iter().map(|(c, _)| *c).collect::<Vec<_>>()
+    );
+    let mut replayer = Replayer::new(limits.clone());
+    for (i, (c, b)) in forged.iter().enumerate() {
+        let r = replayer.replay(i, c, b, fetch);
+        assert_eq!(r.is_ok(), i != 1, "version {i}: {r:?}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use cid::Cid;
 use js_sys::{Array, Map, Reflect, Uint8Array};
 use lineage_metadata::block::Block;
-use lineage_metadata::verify::{verify_history, HistoryError, ReplayError, Replayer};
+use lineage_metadata::verify::{HistoryError, HistoryWalk, ReplayError, Replayer};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -34,32 +34,38 @@ pub const PROGRESS_EVERY: usize = 100;
 pub fn verify_history_js(head: &str, blocks: &Map, options: JsValue) -> Result<String, JsValue> {
     let on_progress = progress_callback(&options);
     let mut verifier = HistoryVerifier::new(head, blocks, options)?;
-    let total = verifier.versions.len();
-    while verifier.replayed < total && verifier.replayer.is_some() {
+    while !verifier.check_done() {
+        let done = verifier.check(PROGRESS_EVERY)?;
+        let total = verifier.check_done().then_some(done);
+        report_progress(on_progress.as_ref(), "check", done, total);
+    }
+    let total = verifier.total()?;
+    while verifier.replayed() < total {
         let done = verifier.replay(PROGRESS_EVERY)?;
         report_progress(on_progress.as_ref(), "replay", done, Some(total));
     }
     verifier.report()
 }
 
-/// A history checked (hashes, signatures, links: in the constructor) and then replayed a few
-/// versions at a time (`replay(count)`), newest first, so the caller can yield to its event
-/// loop between steps; `report()` once every version is replayed. What `verifyHistory` does in
-/// one call; the same `options` (the constructor's `onProgress` sees the `check` phase only: the
-/// caller knows the replay's progress).
+/// `verifyHistory` in steps, so that the caller can yield to its event loop between them:
+/// `check(count)` checks up to `count` more versions (hashes, signatures, links; newest first)
+/// until `checkDone`, then `replay(count)` reruns their meta contract until `replayed ===
+/// total`, then `report()`. The constructor takes `verifyHistory`'s arguments (its
+/// `onProgress` is not called: the caller knows the progress).
 ///
 /// ```js
 /// const v = new HistoryVerifier(head, blocks, {});
 /// try {
+///   while (!v.checkDone) { v.check(20); await yieldToEventLoop(); }
 ///   while (v.replayed < v.total) { v.replay(20); await yieldToEventLoop(); }
 ///   const report = JSON.parse(v.report());
 /// } finally { v.free(); }
 /// ```
 #[wasm_bindgen]
 pub struct HistoryVerifier {
-    head: Cid,
     by_cid: HashMap<String, Vec<u8>>,
-    versions: Vec<(Cid, Block)>,
+    walk: HistoryWalk,
+    head: Cid,
     /// `None` when the options turned replaying off.
     replayer: Option<Replayer>,
     replayed: usize,
@@ -67,8 +73,8 @@ pub struct HistoryVerifier {
 
 #[wasm_bindgen]
 impl HistoryVerifier {
-    /// Checks the history ending at `head` in `blocks` (see `verifyHistory`). Throws
-    /// `HISTORY_INVALID` (with `index` and `cid`) or `BAD_ARGUMENT`.
+    /// Takes the history ending at `head` in `blocks` (see `verifyHistory`; the blocks are
+    /// copied). Throws `BAD_ARGUMENT`.
     #[wasm_bindgen(constructor)]
     pub fn new(head: &str, blocks: &Map, options: JsValue) -> Result<HistoryVerifier, JsValue> {
         let head: Cid = head
@@ -102,57 +108,71 @@ impl HistoryVerifier {
         if let Some(why) = bad {
             return Err(js_error("BAD_ARGUMENT", why));
         }
-        let on_progress = progress_callback(&options);
-        let mut fetched = 0usize;
-        let fetch = |c: &Cid| {
-            if fetched > 0 && fetched % PROGRESS_EVERY == 0 {
-                report_progress(on_progress.as_ref(), "check", fetched, None);
-            }
-            fetched += 1;
-            by_cid.get(&c.to_string()).cloned()
-        };
-        let versions = verify_history(&head, fetch, allow_legacy, max_versions).map_err(|e| {
-            let (index, cid) = history_at(&e);
-            located("HISTORY_INVALID", &e.to_string(), index, cid)
-        })?;
-        let total = versions.len();
-        report_progress(on_progress.as_ref(), "check", total, Some(total));
         Ok(HistoryVerifier {
-            head,
             by_cid,
-            versions,
+            walk: HistoryWalk::new(head, allow_legacy, max_versions),
+            head,
             replayer: replay.then(|| Replayer::new(lineage_metadata::contract::default_limits())),
             replayed: 0,
         })
     }
 
-    /// How many versions the history has.
-    #[wasm_bindgen(getter)]
-    pub fn total(&self) -> usize {
-        self.versions.len()
+    /// Checks up to `count` more versions and returns how many are checked so far. Throws
+    /// `HISTORY_INVALID` with `index` and `cid` of the first bad version (calling again checks
+    /// it again).
+    pub fn check(&mut self, count: usize) -> Result<usize, JsValue> {
+        let by_cid = &self.by_cid;
+        for _ in 0..count {
+            let more = self
+                .walk
+                .step(|c: &Cid| by_cid.get(&c.to_string()).cloned())
+                .map_err(|e| {
+                    let (index, cid) = history_at(&e);
+                    located("HISTORY_INVALID", &e.to_string(), index, cid)
+                })?;
+            if !more {
+                break;
+            }
+        }
+        Ok(self.walk.checked())
     }
 
-    /// How many versions have been replayed (all of them, `total`, when replaying is off).
+    /// Whether every version is checked (the walk reached the first one).
+    #[wasm_bindgen(getter = checkDone)]
+    pub fn check_done(&self) -> bool {
+        self.walk.is_done()
+    }
+
+    /// How many versions the history has. Throws `BAD_ARGUMENT` until `checkDone`.
+    #[wasm_bindgen(getter)]
+    pub fn total(&self) -> Result<usize, JsValue> {
+        self.checked_versions().map(<[_]>::len)
+    }
+
+    /// How many versions have been replayed (all of them once checked, when replaying is off).
     #[wasm_bindgen(getter)]
     pub fn replayed(&self) -> usize {
-        if self.replayer.is_none() {
-            self.versions.len()
-        } else {
-            self.replayed
+        match (&self.replayer, self.walk.is_done()) {
+            (None, true) => self.walk.checked(),
+            _ => self.replayed,
         }
     }
 
-    /// Replays up to `count` more versions and returns how many are replayed so far. Throws
-    /// `REPLAY_FAILED` with `index` and `cid` of the version that does not replay (calling again
-    /// tries that version again).
+    /// Replays up to `count` more versions (once `checkDone`) and returns how many are replayed
+    /// so far. Throws `REPLAY_FAILED` with `index` and `cid` of the version that does not replay
+    /// (calling again tries it again), `BAD_ARGUMENT` before `checkDone`.
     pub fn replay(&mut self, count: usize) -> Result<usize, JsValue> {
+        if !self.walk.is_done() {
+            return Err(not_checked());
+        }
+        let versions = self.walk.versions();
         let Some(replayer) = self.replayer.as_mut() else {
-            return Ok(self.versions.len());
+            return Ok(versions.len());
         };
-        let end = self.replayed.saturating_add(count).min(self.versions.len());
+        let end = self.replayed.saturating_add(count).min(versions.len());
         while self.replayed < end {
             let index = self.replayed;
-            let (cid, block) = &self.versions[index];
+            let (cid, block) = &versions[index];
             replayer
                 .replay(index, cid, block, |m: &Cid| {
                     self.by_cid.get(&m.to_string()).cloned()
@@ -166,10 +186,11 @@ impl HistoryVerifier {
         Ok(self.replayed)
     }
 
-    /// The report as JSON (see `verifyHistory`). Throws `BAD_ARGUMENT` while versions are
-    /// left to replay: a report never says more was checked than was.
+    /// The report as JSON (see `verifyHistory`). Throws `BAD_ARGUMENT` while versions are left
+    /// to check or replay: a report never says more was checked than was.
     pub fn report(&self) -> Result<String, JsValue> {
-        let left = self.versions.len() - self.replayed();
+        let versions = self.checked_versions()?;
+        let left = versions.len() - self.replayed();
         if left > 0 {
             return Err(js_error(
                 "BAD_ARGUMENT",
@@ -179,7 +200,7 @@ impl HistoryVerifier {
         let replayed = self.replayer.is_some();
         let report = json!({
             "head": self.head.to_string(),
-            "versions": self.versions.iter().map(|(cid, b)| json!({
+            "versions": versions.iter().map(|(cid, b)| json!({
                 "cid": cid.to_string(),
                 "content": b.content,
                 "record": b.record,
@@ -189,6 +210,23 @@ impl HistoryVerifier {
         });
         Ok(report.to_string())
     }
+}
+
+impl HistoryVerifier {
+    fn checked_versions(&self) -> Result<&[(Cid, Block)], JsValue> {
+        if self.walk.is_done() {
+            Ok(self.walk.versions())
+        } else {
+            Err(not_checked())
+        }
+    }
+}
+
+fn not_checked() -> JsValue {
+    js_error(
+        "BAD_ARGUMENT",
+        "the history is not checked to its first version yet: check() it first",
+    )
 }
 
 fn progress_callback(options: &JsValue) -> Option<js_sys::Function> {

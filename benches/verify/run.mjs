@@ -445,7 +445,8 @@ function analyzeProfile(profile) {
   const cat = new Map();
   // Top-down tree merged by name, from the wasm entry (verifyHistory's glue) down.
   const tree = { name: "(root)", ms: 0, kids: new Map() };
-  const ROOT_RE = /verify_history_js/;
+  // The one-call glue function, or the HistoryVerifier steps the package calls.
+  const ROOT_RE = /verify_history_js|HistoryVerifier::(check|replay)|historyverifier_(check|replay)/;
   let total = 0;
   const deltas = profile.timeDeltas ?? [];
   for (let i = 0; i < profile.samples.length; i++) {

@@ -43,7 +43,8 @@ const PROGRESS_BYTES = 64 * 1024;
  * GETs `url` (as {@link fetchOk}) and reads its body, at most `maxBytes` of it: a larger
  * `content-length`, or a body that grows past it, is a `FETCH_FAILED` with `reason: "TOO_LARGE"`
  * (the download is cancelled: a gateway cannot make the page hold more). `onBytes(bytes,
- * totalBytes?)` is called every 64 KiB and once at the end; `totalBytes` is the declared length.
+ * totalBytes?)` is called every 64 KiB and once at the end; `totalBytes` is the declared length,
+ * left out once the body turns out longer (a compressed reply) or, at the end, shorter.
  */
 export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, init } = {}) {
   return readBody(url, await fetchOk(url, init), maxBytes, onBytes);
@@ -57,16 +58,20 @@ async function readBody(url, res, maxBytes, onBytes) {
     await res.body?.cancel().catch(() => {});
     throw tooLarge(`the reply declares ${declared} bytes`);
   }
+  // The declared length is given as `totalBytes` while the body keeps to it (a compressed reply
+  // declares fewer bytes than it decodes to).
+  let total = declared;
   const report = (bytes) => {
+    if (total !== undefined && bytes > total) total = undefined;
     try {
-      onBytes?.(bytes, declared);
+      onBytes?.(bytes, total);
     } catch {
       // A throwing progress callback does not stop the download.
     }
   };
   const chunks = [];
   let bytes = 0;
-  let reported = 0;
+  let reported = -1;
   try {
     if (!res.body) {
       const all = new Uint8Array(await res.arrayBuffer());
@@ -84,7 +89,7 @@ async function readBody(url, res, maxBytes, onBytes) {
         throw tooLarge(`the reply went on past ${bytes} bytes`);
       }
       chunks.push(value);
-      if (bytes - reported >= PROGRESS_BYTES) {
+      if (bytes - Math.max(reported, 0) >= PROGRESS_BYTES) {
         reported = bytes;
         report(bytes);
       }
@@ -94,7 +99,8 @@ async function readBody(url, res, maxBytes, onBytes) {
     const why = err?.name === "TimeoutError" ? `no answer within ${FETCH_TIMEOUT_MS} ms` : errorText(err);
     throw codedError("FETCH_FAILED", `${url}: reading the reply: ${why}`);
   }
-  report(bytes);
+  if (bytes !== total) total = undefined; // the declared length was not the body's
+  if (bytes !== reported) report(bytes); // the end, unless the last chunk was just reported
   if (chunks.length === 1) return chunks[0];
   const all = new Uint8Array(bytes);
   let at = 0;

@@ -273,6 +273,7 @@ export function verifyHistory(
 export type VerifyProgress =
   | { stage: "lookup" }
   | { stage: "fetch-history"; head: string }
+  /** Every 64 KiB downloaded and at the end; `totalBytes` is the declared length, when the body keeps to it. */
   | { stage: "fetch-history"; head: string; bytes: number; totalBytes?: number }
   | { stage: "fetch-modules"; versions: number; modules: number }
   | { stage: "verify"; blocks: number }
@@ -299,7 +300,7 @@ export function verifyMetadata(record: {
   alias?: string;
   version: string;
   replay?: boolean;
-  /** The most the CAR (or a module) may hold, default 64 MiB: more is `FETCH_FAILED` with `reason: "TOO_LARGE"`. */
+  /** The most the CAR (or a module) may hold: a positive safe integer, default 64 MiB; more is `FETCH_FAILED` with `reason: "TOO_LARGE"`. */
   maxBytes?: number;
   onProgress?: (p: VerifyProgress) => void;
 }): Promise<{ cid: string; content: JSONValue; versions: VerifiedVersion[] }>;

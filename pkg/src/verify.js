@@ -81,7 +81,11 @@ export async function verifyHistory(head, blocks, options = {}) {
     if (err?.code) throw err;
     throw codedError("VERIFY_FAILED", errorText(err));
   } finally {
-    verifier?.free();
+    try {
+      verifier?.free();
+    } catch {
+      // After a trap inside the wasm the object cannot be freed; the error above is what matters.
+    }
   }
 }
 
@@ -122,8 +126,9 @@ function yieldToEventLoop() {
  * onProgress?, replay?, maxBytes?}`; `onProgress({stage, ...})` sees `lookup`, `fetch-history`
  * (first `{head}`, then `{head, bytes, totalBytes?}` every 64 KiB downloaded and at the end),
  * `fetch-modules`, `verify` (first `{blocks}`, then `{blocks, phase, done, total}` as
- * {@link verifyHistory} reports) and `done`. `maxBytes` (default 64 MiB) caps the CAR and each
- * module: a gateway sending more gets `FETCH_FAILED` with `reason: "TOO_LARGE"`.
+ * {@link verifyHistory} reports) and `done`. `maxBytes` (a positive safe integer, default 64 MiB)
+ * caps the CAR and each module: a gateway sending more gets `FETCH_FAILED` with
+ * `reason: "TOO_LARGE"`.
  *
  * @example
  * const { content, versions } = await verifyMetadata({

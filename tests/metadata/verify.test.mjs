@@ -59,6 +59,8 @@ describe("verifyHistory (our package, Node) on a node's history", T, () => {
   it("bad arguments are typed errors", async () => {
     await assert.rejects(verifyHistory("not-a-cid", h.blocks), (e) => e.code === "BAD_ARGUMENT");
     await assert.rejects(verifyHistory(h.head, { [h.head]: "bytes" }), (e) => e.code === "BAD_ARGUMENT");
+    // Not a bad argument: a history longer than allowed.
+    await assert.rejects(verifyHistory(h.head, h.blocks, { maxVersions: 2 }), (e) => e.code === "HISTORY_INVALID" && /longer than 2 versions/.test(e.message));
   });
 });
 

@@ -112,7 +112,7 @@ const RECORD_FIELDS = ["gateway", "chainId", "tokenAddress", "tokenId", "metaCon
 async function verify(record) {
   for (const f of RECORD_FIELDS) if (typeof record?.[f] !== "string" || record[f] === "") throw coded("BAD_ARGUMENT", `the record needs ${f}`);
   const stages = [];
-  const got = await verifyMetadata({ ...record, alias: record.alias ?? "", onProgress: (p) => stages.push(p.stage) });
+  const got = await verifyMetadata({ ...record, alias: record.alias ?? "", onProgress: (p) => stages.at(-1) !== p.stage && stages.push(p.stage) });
   return {
     cid: got.cid,
     content: got.content,

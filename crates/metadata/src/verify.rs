@@ -372,9 +372,10 @@ impl Replayer {
         let prev = b.previous.map(|p| p.to_string());
         if own_before.map(|m| m.cid.clone()) != prev {
             return Err(inconsistent(format!(
-            "the record's state given to the contract ({:?}) is not its previous version ({prev:?})",
-            own_before.map(|m| &m.cid)
-        )));
+                "the record's state given to the contract ({:?}) is not its previous version \
+                 ({prev:?})",
+                own_before.map(|m| &m.cid)
+            )));
         }
         if inputs.metadatas.iter().any(|m| m.data_key != tx.data_key) {
             return Err(inconsistent("a record of another token was given".into()));

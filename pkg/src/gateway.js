@@ -13,53 +13,87 @@ export function gatewayBase(gateway) {
   return gateway.replace(/\/+$/, "");
 }
 
-/** How long one request to a gateway may take before it is a `FETCH_FAILED`. */
-export const FETCH_TIMEOUT_MS = 60_000;
-
 /**
- * `fetch`, with a network failure, a non-2xx reply or no answer within `FETCH_TIMEOUT_MS` as a
- * `FETCH_FAILED` error naming the URL.
+ * How long a gateway may stay silent — before its reply starts, or between two chunks of its body
+ * — before the request is a `FETCH_FAILED` with `reason: "TIMEOUT"`. An idle limit, not a total
+ * one: a long history over a slow link downloads as long as bytes keep coming.
  */
-export async function fetchOk(url, init) {
-  let res;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), ...init });
-  } catch (err) {
-    const why = err?.name === "TimeoutError" ? `no answer within ${FETCH_TIMEOUT_MS} ms` : errorText(err);
-    throw codedError("FETCH_FAILED", `${url}: ${why}`);
+export const FETCH_TIMEOUT_MS = 60_000;
+/** `BAD_ARGUMENT` unless `timeoutMs` is a whole number of milliseconds a timer can wait. */
+export function checkTimeout(timeoutMs) {
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) {
+    throw codedError("BAD_ARGUMENT", `timeoutMs must be an integer from 1 to ${2 ** 31 - 1}, not ${JSON.stringify(timeoutMs)}`);
   }
-  if (!res.ok) throw codedError("FETCH_FAILED", `${url}: HTTP ${res.status} ${await res.text().catch(() => "")}`.trim());
-  return res;
 }
 
 /** The most a CAR or module fetched for verification may hold unless `maxBytes` says otherwise. */
 export const MAX_FETCH_BYTES = 64 * 1024 * 1024;
 /** The most a JSON-RPC reply may hold (a record lookup's or a publish's answer is tiny). */
 const MAX_RPC_BYTES = 4 * 1024 * 1024;
+/** How much of an error reply's body goes into the error's message. */
+const MAX_ERROR_TEXT = 4096;
 /** How many bytes between two `onBytes` calls of {@link fetchBytes}. */
 const PROGRESS_BYTES = 64 * 1024;
 
 /**
- * GETs `url` (as {@link fetchOk}) and reads its body, at most `maxBytes` of it: a larger
- * `content-length`, or a body that grows past it, is a `FETCH_FAILED` with `reason: "TOO_LARGE"`
- * (the download is cancelled: a gateway cannot make the page hold more). `onBytes(bytes,
- * totalBytes?)` is called every 64 KiB and once at the end; `totalBytes` is the declared length,
- * left out once the body turns out longer (a compressed reply) or, at the end, shorter.
+ * Fetches `url` (`init` as `fetch` takes it) and reads its body, at most `maxBytes` of it. Every
+ * failure is a `FETCH_FAILED` naming the URL: the network, a non-2xx reply (`status`, and the
+ * start of its body in the message), no byte for `timeoutMs` (`reason: "TIMEOUT"`), or a larger
+ * `content-length` or a body growing past `maxBytes` (`reason: "TOO_LARGE"`; the download is
+ * cancelled: a gateway cannot make the page hold more). `onBytes(bytes, totalBytes?)` is called
+ * every 64 KiB and once at the end; `totalBytes` is the declared length, left out once the body
+ * does not keep to it (a compressed reply decodes to more).
  */
-export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, init } = {}) {
-  return readBody(url, await fetchOk(url, init), maxBytes, onBytes);
+export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, init, timeoutMs = FETCH_TIMEOUT_MS } = {}) {
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+  };
+  const failed = (what, err) =>
+    typeof err?.code === "string" ? err
+    : timedOut ? codedError("FETCH_FAILED", `${url}: ${what}no answer within ${timeoutMs} ms`, { reason: "TIMEOUT" })
+    : codedError("FETCH_FAILED", `${url}: ${what}${errorText(err)}`);
+  arm();
+  try {
+    let res;
+    try {
+      res = await fetch(url, { ...init, signal: controller.signal });
+    } catch (err) {
+      throw failed("", err);
+    }
+    if (!res.ok) {
+      const start = await readBody(url, res, { maxBytes: MAX_ERROR_TEXT, truncate: true, arm }).catch(() => new Uint8Array());
+      throw codedError("FETCH_FAILED", `${url}: HTTP ${res.status} ${new TextDecoder().decode(start)}`.trim(), { status: res.status });
+    }
+    try {
+      return await readBody(url, res, { maxBytes, onBytes, arm });
+    } catch (err) {
+      throw failed("reading the reply: ", err);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
-async function readBody(url, res, maxBytes, onBytes) {
+/**
+ * Reads `res`'s body: at most `maxBytes` (more is TOO_LARGE, or with `truncate` the first
+ * `maxBytes` and the rest cancelled); `arm()` after each chunk (the idle timer).
+ */
+async function readBody(url, res, { maxBytes, onBytes, arm, truncate = false }) {
   const tooLarge = (what) => codedError("FETCH_FAILED", `${url}: ${what}, more than the ${maxBytes} bytes allowed`, { reason: "TOO_LARGE" });
   const length = res.headers.get("content-length");
   const declared = length !== null && /^\d+$/.test(length.trim()) ? Number(length) : undefined;
-  if (declared !== undefined && declared > maxBytes) {
+  if (declared !== undefined && declared > maxBytes && !truncate) {
     await res.body?.cancel().catch(() => {});
     throw tooLarge(`the reply declares ${declared} bytes`);
   }
-  // The declared length is given as `totalBytes` while the body keeps to it (a compressed reply
-  // declares fewer bytes than it decodes to).
+  // The declared length is given as `totalBytes` while the body keeps to it.
   let total = declared;
   const report = (bytes) => {
     if (total !== undefined && bytes > total) total = undefined;
@@ -72,32 +106,33 @@ async function readBody(url, res, maxBytes, onBytes) {
   const chunks = [];
   let bytes = 0;
   let reported = -1;
-  try {
-    if (!res.body) {
-      const all = new Uint8Array(await res.arrayBuffer());
-      if (all.byteLength > maxBytes) throw tooLarge(`the reply holds ${all.byteLength} bytes`);
-      report(all.byteLength);
-      return all;
+  if (!res.body) {
+    const all = new Uint8Array(await res.arrayBuffer());
+    if (all.byteLength > maxBytes) {
+      if (!truncate) throw tooLarge(`the reply holds ${all.byteLength} bytes`);
+      return all.subarray(0, maxBytes);
     }
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      if (bytes > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(`the reply went on past ${bytes} bytes`);
-      }
-      chunks.push(value);
-      if (bytes - Math.max(reported, 0) >= PROGRESS_BYTES) {
-        reported = bytes;
-        report(bytes);
-      }
+    report(all.byteLength);
+    return all;
+  }
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    arm();
+    if (bytes + value.byteLength > maxBytes) {
+      await reader.cancel().catch(() => {});
+      if (!truncate) throw tooLarge(`the reply went on past ${bytes + value.byteLength} bytes`);
+      chunks.push(value.subarray(0, maxBytes - bytes));
+      bytes = maxBytes;
+      break;
     }
-  } catch (err) {
-    if (err?.code) throw err;
-    const why = err?.name === "TimeoutError" ? `no answer within ${FETCH_TIMEOUT_MS} ms` : errorText(err);
-    throw codedError("FETCH_FAILED", `${url}: reading the reply: ${why}`);
+    bytes += value.byteLength;
+    chunks.push(value);
+    if (bytes - Math.max(reported, 0) >= PROGRESS_BYTES) {
+      reported = bytes;
+      report(bytes);
+    }
   }
   if (bytes !== total) total = undefined; // the declared length was not the body's
   if (bytes !== reported) report(bytes); // the end, unless the last chunk was just reported
@@ -115,11 +150,12 @@ async function readBody(url, res, maxBytes, onBytes) {
  * One JSON-RPC call to `base`'s `/api/v0/json-rpc`; resolves to the whole reply
  * (`{result}` or `{error}`), so callers can tell "not found" from a failure.
  */
-export async function rpc(base, method, params) {
+export async function rpc(base, method, params, { timeoutMs } = {}) {
   const id = nextId++;
   const url = `${base}/api/v0/json-rpc`;
   const body = await fetchBytes(url, {
     maxBytes: MAX_RPC_BYTES,
+    timeoutMs,
     init: { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id, method, params }) },
   });
   let reply;
@@ -137,8 +173,8 @@ export async function rpc(base, method, params) {
  * parameters, a failing store) is not "none": it is a `FETCH_FAILED` with the node's message and
  * `reason` (its `error.data.code`).
  */
-export async function recordHead(base, dataKey, { metaContractId, publicKey, alias, version }) {
-  const reply = await rpc(base, "get_metadata", [dataKey, metaContractId, publicKey, alias, version]);
+export async function recordHead(base, dataKey, { metaContractId, publicKey, alias, version }, { timeoutMs } = {}) {
+  const reply = await rpc(base, "get_metadata", [dataKey, metaContractId, publicKey, alias, version], { timeoutMs });
   if (reply?.error) {
     throw codedError("FETCH_FAILED", `${base}: get_metadata: ${reply.error.message}`, { reason: reply.error.data?.code });
   }

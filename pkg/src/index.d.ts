@@ -302,6 +302,8 @@ export function verifyMetadata(record: {
   replay?: boolean;
   /** The most the CAR (or a module) may hold: a positive safe integer, default 64 MiB; more is `FETCH_FAILED` with `reason: "TOO_LARGE"`. */
   maxBytes?: number;
+  /** How long the gateway may stay silent (before a reply or between two chunks), default 60 000 ms: then `FETCH_FAILED`, `reason: "TIMEOUT"`. */
+  timeoutMs?: number;
   onProgress?: (p: VerifyProgress) => void;
 }): Promise<{ cid: string; content: JSONValue; versions: VerifiedVersion[] }>;
 
@@ -392,5 +394,7 @@ export function publishMetadata(tx: {
   timestamp?: number;
   /** "metadata" (default) or "contract" (binding a meta contract: `data` is its JSON). */
   method?: "metadata" | "contract";
+  /** How long the node may stay silent on a request, default 60 000 ms: then `FETCH_FAILED`, `reason: "TIMEOUT"`. */
+  timeoutMs?: number;
   onProgress?: (p: PublishProgress) => void;
 }): Promise<{ cid?: string; transactionHash: string; request: TransactionRequest; receipt: Record<string, unknown> }>;

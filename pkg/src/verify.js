@@ -3,7 +3,7 @@
 // and replaying one needs the interpreter.
 
 import { codedError, errorText } from "./errors.js";
-import { canonicalKey, fetchBytes, gatewayBase, MAX_FETCH_BYTES, recordHead } from "./gateway.js";
+import { canonicalKey, checkTimeout, FETCH_TIMEOUT_MS, fetchBytes, gatewayBase, MAX_FETCH_BYTES, recordHead } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
 /**
@@ -78,7 +78,7 @@ export async function verifyHistory(head, blocks, options = {}) {
     }
     return JSON.parse(verifier.report());
   } catch (err) {
-    if (err?.code) throw err;
+    if (typeof err?.code === "string") throw err;
     throw codedError("VERIFY_FAILED", errorText(err));
   } finally {
     try {
@@ -128,7 +128,8 @@ function yieldToEventLoop() {
  * `fetch-modules`, `verify` (first `{blocks}`, then `{blocks, phase, done, total}` as
  * {@link verifyHistory} reports) and `done`. `maxBytes` (a positive safe integer, default 64 MiB)
  * caps the CAR and each module: a gateway sending more gets `FETCH_FAILED` with
- * `reason: "TOO_LARGE"`.
+ * `reason: "TOO_LARGE"`. `timeoutMs` (default 60 000) is how long the gateway may stay silent —
+ * before a reply, or between two chunks of one — before it is `FETCH_FAILED`, `reason: "TIMEOUT"`.
  *
  * @example
  * const { content, versions } = await verifyMetadata({
@@ -140,8 +141,9 @@ function yieldToEventLoop() {
  * @throws `NOT_FOUND` (no such record), `FETCH_FAILED` (HTTP or network), and as verifyHistory.
  */
 export async function verifyMetadata(record) {
-  const { gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias = "", version, onProgress, replay = true, maxBytes = MAX_FETCH_BYTES } = record ?? {};
+  const { gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias = "", version, onProgress, replay = true, maxBytes = MAX_FETCH_BYTES, timeoutMs = FETCH_TIMEOUT_MS } = record ?? {};
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw codedError("BAD_ARGUMENT", `maxBytes must be a positive integer, not ${JSON.stringify(maxBytes)}`);
+  checkTimeout(timeoutMs);
   for (const [name, v] of Object.entries({ gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, version })) {
     if (typeof v !== "string") throw codedError("BAD_ARGUMENT", `${name} must be a string`);
   }
@@ -156,18 +158,19 @@ export async function verifyMetadata(record) {
   const glue = await loadMarine();
   progress("lookup");
   const dataKey = glue.dataKey(chainId, tokenAddress, tokenId);
-  const head = await recordHead(base, dataKey, { metaContractId, publicKey, alias, version });
+  const head = await recordHead(base, dataKey, { metaContractId, publicKey, alias, version }, { timeoutMs });
   if (!head) throw codedError("NOT_FOUND", `${base} has no record ${chainId}/${tokenAddress}/${tokenId} (${metaContractId}, ${publicKey}, alias ${JSON.stringify(alias)}, ${version})`);
   progress("fetch-history", { head });
   const car = await fetchBytes(`${base}/ipfs/${head}?format=car`, {
     maxBytes,
+    timeoutMs,
     onBytes: (bytes, totalBytes) => progress("fetch-history", { head, bytes, totalBytes }),
   });
   const blocks = new Map(glue.carBlocks(car));
   const modules = glue.contractModules(blocks);
   progress("fetch-modules", { versions: blocks.size, modules: modules.length });
   for (const cid of modules) {
-    blocks.set(cid, await fetchBytes(`${base}/ipfs/${cid}?format=raw`, { maxBytes }));
+    blocks.set(cid, await fetchBytes(`${base}/ipfs/${cid}?format=raw`, { maxBytes, timeoutMs }));
   }
   progress("verify", { blocks: blocks.size });
   const report = await verifyHistory(head, blocks, { replay, onProgress: (p) => progress("verify", { blocks: blocks.size, ...p }) });

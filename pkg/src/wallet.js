@@ -4,7 +4,7 @@
 // by the Marine-runtime wasm with the node's own code (`lineage_metadata::sign`).
 
 import { codedError, errorText } from "./errors.js";
-import { canonicalKey, gatewayBase, recordHead, rpc } from "./gateway.js";
+import { canonicalKey, checkTimeout, FETCH_TIMEOUT_MS, gatewayBase, recordHead, rpc } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
 /**
@@ -134,7 +134,9 @@ export function keyPairSigner(keyPair) {
  * signed with another account, or switched accounts meanwhile, is caught here.
  *
  * `data` is the new content (an object is sent as JSON). `onProgress({stage})` sees `account`,
- * `prev`, `sign` (the wallet is showing the fields), `send` and `done`.
+ * `prev`, `sign` (the wallet is showing the fields), `send` and `done`. `timeoutMs` (default
+ * 60 000) is how long the node may stay silent on a request (`FETCH_FAILED`, `reason: "TIMEOUT"`);
+ * the wallet may take as long as the user does.
  *
  * @example
  * const { cid, transactionHash } = await publishMetadata({
@@ -150,7 +152,7 @@ export function keyPairSigner(keyPair) {
  *   `FETCH_FAILED`, `BAD_ARGUMENT`.
  */
 export async function publishMetadata(tx) {
-  const { gateway, signer, chainId, tokenAddress, tokenId, metaContractId, alias = "", version, mcdata = "", method = "metadata", onProgress } = tx ?? {};
+  const { gateway, signer, chainId, tokenAddress, tokenId, metaContractId, alias = "", version, mcdata = "", method = "metadata", onProgress, timeoutMs = FETCH_TIMEOUT_MS } = tx ?? {};
   const base = gatewayBase(gateway);
   if (typeof signer?.sign !== "function" || typeof signer?.publicKey !== "function") {
     throw codedError("BAD_ARGUMENT", "signer must be walletSigner(provider) or keyPairSigner(keyPair)");
@@ -158,6 +160,7 @@ export async function publishMetadata(tx) {
   for (const [name, v] of Object.entries({ chainId, tokenAddress, tokenId, metaContractId, alias, version, mcdata, method })) {
     if (typeof v !== "string") throw codedError("BAD_ARGUMENT", `${name} must be a string`);
   }
+  checkTimeout(timeoutMs);
   const data = typeof tx.data === "string" ? tx.data : JSON.stringify(tx.data);
   if (typeof data !== "string") throw codedError("BAD_ARGUMENT", "data must be a string or a JSON value");
   const progress = (stage, extra) => {
@@ -173,7 +176,7 @@ export async function publishMetadata(tx) {
   let prev = tx.prev;
   if (prev === undefined) {
     progress("prev");
-    prev = (await recordHead(base, glue.dataKey(chainId, tokenAddress, tokenId), { metaContractId, publicKey: canonicalKey(publicKey), alias, version })) ?? "";
+    prev = (await recordHead(base, glue.dataKey(chainId, tokenAddress, tokenId), { metaContractId, publicKey: canonicalKey(publicKey), alias, version }, { timeoutMs })) ?? "";
   } else if (typeof prev !== "string") {
     throw codedError("BAD_ARGUMENT", "prev must be a CID string (\"\" for a new record)");
   }
@@ -199,7 +202,7 @@ export async function publishMetadata(tx) {
   }
   glue.checkSignature(JSON.stringify(signed), Boolean(signer.legacy));
   progress("send");
-  const reply = await rpc(base, "publish", [signed]);
+  const reply = await rpc(base, "publish", [signed], { timeoutMs });
   if (reply.error) throw codedError("PUBLISH_REJECTED", `${base} refused the transaction: ${reply.error.message}`, { reason: reply.error.data?.code, request: signed });
   const { success, err_msg: errMsg, transaction_hash: transactionHash, receipt } = reply.result ?? {};
   if (!success) {

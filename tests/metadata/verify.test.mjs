@@ -122,12 +122,13 @@ describe("verifyMetadata (our package, Node): look up, fetch and verify from a n
     }
   });
 
-  it("a gateway that sends more than maxBytes is cut off: FETCH_FAILED, reason TOO_LARGE", async () => {
-    // A gateway that names the real head, then streams an endless CAR (no length), or declares
-    // a huge one, or floods its JSON-RPC reply.
+  it("a gateway that sends too much, stalls or fails is cut off: FETCH_FAILED with a reason", async () => {
+    // A gateway that names the real head, then streams an endless CAR (no length), declares a
+    // huge one, floods its JSON-RPC reply or its error page, goes silent, or dribbles the real CAR.
     let mode;
     const closed = [];
     const server = createServer(async (req, res) => {
+      const asked = mode; // as it was when this request came
       let body = "";
       for await (const chunk of req) body += chunk;
       const endless = () => {
@@ -136,11 +137,12 @@ describe("verifyMetadata (our package, Node): look up, fetch and verify from a n
           while (res.write(chunk));
         };
         res.on("drain", more);
-        res.on("close", () => closed.push(req.url));
+        res.on("close", () => closed.push(`${asked} ${req.url}`));
         more();
       };
       if (req.url === "/api/v0/json-rpc") {
-        if (mode === "rpc-flood") {
+        if (asked === "rpc-stall") return; // never answers
+        if (asked === "rpc-flood") {
           res.writeHead(200, { "content-type": "application/json" });
           res.write('{"jsonrpc":"2.0","id":1,"result":"');
           return endless();
@@ -148,30 +150,67 @@ describe("verifyMetadata (our package, Node): look up, fetch and verify from a n
         const reply = await fetch(`${url}/api/v0/json-rpc`, { method: "POST", headers: { "content-type": "application/json" }, body });
         return res.writeHead(200, { "content-type": "application/json" }).end(await reply.text());
       }
-      if (mode === "declared") return res.writeHead(200, { "content-length": String(2 ** 40) }).end();
-      res.writeHead(200, { "content-type": "application/vnd.ipld.car; version=1" });
+      const real = await fetch(`${url}${req.url}`);
+      if (asked === "slow" || !req.url.includes("format=car")) {
+        // The real bytes; the CAR 256 bytes every 80 ms: slower in all than the timeout, never
+        // silent for as long.
+        const bytes = Buffer.from(await real.arrayBuffer());
+        res.writeHead(real.status, { "content-type": real.headers.get("content-type") ?? "application/octet-stream" });
+        if (!req.url.includes("format=car")) return res.end(bytes);
+        for (let at = 0; at < bytes.length; at += 256) {
+          res.write(bytes.subarray(at, at + 256));
+          await new Promise((ok) => setTimeout(ok, 80));
+        }
+        return res.end();
+      }
+      await real.arrayBuffer();
+      if (asked === "declared") return res.writeHead(200, { "content-length": String(2 ** 40) }).end();
+      if (asked === "stall") return res.writeHead(200, { "content-type": "application/vnd.ipld.car; version=1" }).write(Buffer.alloc(100));
+      res.writeHead(asked === "error-flood" ? 500 : 200, { "content-type": "application/vnd.ipld.car; version=1" });
       endless();
     });
     await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
     const gateway = `http://127.0.0.1:${server.address().port}`;
-    const tooLarge = (what) => (e) => {
+    const failed = (what, reason) => (e) => {
       assert.equal(e.code, "FETCH_FAILED", `${what}: ${e.code}: ${e.message}`);
-      assert.equal(e.reason, "TOO_LARGE", `${what}: ${e.message}`);
+      assert.equal(e.reason, reason, `${what}: ${e.message}`);
       return true;
     };
     try {
       for (mode of ["endless", "declared", "rpc-flood"]) {
         const events = [];
-        await assert.rejects(verifyMetadata({ gateway, ...h.record, maxBytes: 1 << 20, onProgress: (p) => events.push(p) }), tooLarge(mode));
+        await assert.rejects(verifyMetadata({ gateway, ...h.record, maxBytes: 1 << 20, onProgress: (p) => events.push(p) }), failed(mode, "TOO_LARGE"));
         if (mode === "endless") {
           const seen = events.filter((p) => p.bytes !== undefined).map((p) => p.bytes);
           assert.ok(seen.length >= 5 && seen.at(-1) <= 1 << 20, `progress up to the cap: ${seen}`);
         }
       }
-      // Both endless replies were cancelled, not read on in the background.
-      for (let i = 0; i < 50 && closed.length < 2; i++) await new Promise((ok) => setTimeout(ok, 100));
-      assert.equal(closed.length, 2, `connections the client closed: ${closed}`);
+      // An error page is an error with its status; only its start is read.
+      mode = "error-flood";
+      await assert.rejects(verifyMetadata({ gateway, ...h.record }), (e) => {
+        assert.equal(e.code, "FETCH_FAILED", e.message);
+        assert.equal(e.status, 500, e.message);
+        assert.ok(e.message.length < 5000, `the message holds ${e.message.length} characters`);
+        return true;
+      });
+      // Silence is a timeout, before a reply or inside one…
+      for (mode of ["stall", "rpc-stall"]) {
+        const t0 = performance.now();
+        await assert.rejects(verifyMetadata({ gateway, ...h.record, timeoutMs: 400 }), failed(mode, "TIMEOUT"));
+        assert.ok(performance.now() - t0 < 10_000, `${mode}: took ${performance.now() - t0} ms`);
+      }
+      // …a slow reply that keeps coming is not.
+      mode = "slow";
+      const t0 = performance.now();
+      const slow = await verifyMetadata({ gateway, ...h.record, timeoutMs: 400 });
+      assert.equal(slow.cid, h.head);
+      assert.ok(performance.now() - t0 > 400, `the dribbled CAR took only ${performance.now() - t0} ms: the test proves nothing`);
+      // The endless replies were cancelled, not read on in the background.
+      const endlessOnes = ["endless", "rpc-flood", "error-flood"];
+      for (let i = 0; i < 50 && closed.length < endlessOnes.length; i++) await new Promise((ok) => setTimeout(ok, 100));
+      assert.deepEqual(closed.map((c) => c.split(" ")[0]), endlessOnes, `connections the client closed: ${closed}`);
       await assert.rejects(verifyMetadata({ gateway: url, ...h.record, maxBytes: 0 }), (e) => e.code === "BAD_ARGUMENT");
+      await assert.rejects(verifyMetadata({ gateway: url, ...h.record, timeoutMs: 0 }), (e) => e.code === "BAD_ARGUMENT");
       // Under the cap, the same record verifies.
       const r = await verifyMetadata({ gateway: url, ...h.record, maxBytes: 1 << 20 });
       assert.equal(r.cid, h.head);

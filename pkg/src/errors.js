@@ -9,6 +9,28 @@ export function codedError(code, message, extra) {
   return err;
 }
 
+/**
+ * `undefined`, or `signal` when it is an `AbortSignal` (duck-typed: signals from another realm,
+ * e.g. an iframe's, work too); `BAD_ARGUMENT` for anything else.
+ */
+export function checkSignal(signal) {
+  if (signal === undefined) return undefined;
+  if (typeof signal?.aborted !== "boolean" || typeof signal?.addEventListener !== "function") {
+    throw codedError("BAD_ARGUMENT", "signal must be an AbortSignal");
+  }
+  return signal;
+}
+
+/** Throws `ABORTED` (with the signal's `reason` as `cause`) if `signal` is aborted. */
+export function throwIfAborted(signal, what) {
+  if (signal?.aborted) throw abortedError(signal, what);
+}
+
+/** The `ABORTED` error for `signal`. */
+export function abortedError(signal, what) {
+  return codedError("ABORTED", `${what} aborted${signal.reason === undefined ? "" : `: ${errorText(signal.reason)}`}`, { cause: signal.reason });
+}
+
 /** js-client's `getErrorMessage`: an Error's message, anything else as a string. */
 export function errorText(err) {
   return err instanceof Error ? err.message : String(err);

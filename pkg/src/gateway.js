@@ -1,7 +1,7 @@
 // A Lineage node's HTTP gateway: its JSON-RPC endpoint and its blocks, over `fetch` (which pages,
 // Web Workers, MV3 service workers and Node all have).
 
-import { codedError, errorText } from "./errors.js";
+import { abortedError, codedError, errorText, throwIfAborted } from "./errors.js";
 
 let nextId = 1;
 
@@ -42,10 +42,14 @@ const PROGRESS_BYTES = 64 * 1024;
  * `content-length` or a body growing past `maxBytes` (`reason: "TOO_LARGE"`; the download is
  * cancelled: a gateway cannot make the page hold more). `onBytes(bytes, totalBytes?)` is called
  * every 64 KiB and once at the end; `totalBytes` is the declared length, left out once the body
- * does not keep to it (a compressed reply decodes to more).
+ * does not keep to it (a compressed reply decodes to more). An abort of `signal` cancels the
+ * request: `ABORTED`.
  */
-export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, init, timeoutMs = FETCH_TIMEOUT_MS } = {}) {
+export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, init, timeoutMs = FETCH_TIMEOUT_MS, signal } = {}) {
+  throwIfAborted(signal, `fetching ${url}`);
   const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal?.addEventListener("abort", onAbort);
   let timedOut = false;
   let timer;
   const arm = () => {
@@ -57,6 +61,7 @@ export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, ini
   };
   const failed = (what, err) =>
     typeof err?.code === "string" ? err
+    : signal?.aborted ? abortedError(signal, `fetching ${url}`)
     : timedOut ? codedError("FETCH_FAILED", `${url}: ${what}no answer within ${timeoutMs} ms`, { reason: "TIMEOUT" })
     : codedError("FETCH_FAILED", `${url}: ${what}${errorText(err)}`);
   arm();
@@ -78,6 +83,7 @@ export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, ini
     }
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -150,12 +156,13 @@ async function readBody(url, res, { maxBytes, onBytes, arm, truncate = false }) 
  * One JSON-RPC call to `base`'s `/api/v0/json-rpc`; resolves to the whole reply
  * (`{result}` or `{error}`), so callers can tell "not found" from a failure.
  */
-export async function rpc(base, method, params, { timeoutMs } = {}) {
+export async function rpc(base, method, params, { timeoutMs, signal } = {}) {
   const id = nextId++;
   const url = `${base}/api/v0/json-rpc`;
   const body = await fetchBytes(url, {
     maxBytes: MAX_RPC_BYTES,
     timeoutMs,
+    signal,
     init: { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id, method, params }) },
   });
   let reply;
@@ -173,8 +180,8 @@ export async function rpc(base, method, params, { timeoutMs } = {}) {
  * parameters, a failing store) is not "none": it is a `FETCH_FAILED` with the node's message and
  * `reason` (its `error.data.code`).
  */
-export async function recordHead(base, dataKey, { metaContractId, publicKey, alias, version }, { timeoutMs } = {}) {
-  const reply = await rpc(base, "get_metadata", [dataKey, metaContractId, publicKey, alias, version], { timeoutMs });
+export async function recordHead(base, dataKey, { metaContractId, publicKey, alias, version }, { timeoutMs, signal } = {}) {
+  const reply = await rpc(base, "get_metadata", [dataKey, metaContractId, publicKey, alias, version], { timeoutMs, signal });
   if (reply?.error) {
     throw codedError("FETCH_FAILED", `${base}: get_metadata: ${reply.error.message}`, { reason: reply.error.data?.code });
   }

@@ -251,7 +251,14 @@ export type HistoryReport = { head: string; versions: VerifiedVersion[] };
 /** Reported every 100 versions and at the end of each phase (`check`, then `replay`). */
 export type HistoryProgress = { phase: "check" | "replay"; done: number; total?: number };
 
-export type VerifyOptions = { replay?: boolean; allowLegacy?: boolean; maxVersions?: number; onProgress?: (p: HistoryProgress) => void };
+export type VerifyOptions = {
+  replay?: boolean;
+  allowLegacy?: boolean;
+  maxVersions?: number;
+  onProgress?: (p: HistoryProgress) => void;
+  /** Stops the verification at its next slice (~25 ms): `ABORTED`. */
+  signal?: AbortSignal;
+};
 
 /**
  * Verifies a record's history ending at `head` from its blocks and its meta contract's module
@@ -305,6 +312,8 @@ export function verifyMetadata(record: {
   /** How long the gateway may stay silent (before a reply or between two chunks), default 60 000 ms: then `FETCH_FAILED`, `reason: "TIMEOUT"`. */
   timeoutMs?: number;
   onProgress?: (p: VerifyProgress) => void;
+  /** Cancels the lookup, the downloads or the verification, wherever it is: `ABORTED`. */
+  signal?: AbortSignal;
 }): Promise<{ cid: string; content: JSONValue; versions: VerifiedVersion[] }>;
 
 // ---- wallets and publishing (ours: not in js-client) -------------------------------------------

@@ -2,7 +2,7 @@
 // Marine-runtime wasm (lineage_marine, loaded on first use): meta contracts are Marine services,
 // and replaying one needs the interpreter.
 
-import { codedError, errorText } from "./errors.js";
+import { checkSignal, codedError, errorText, throwIfAborted } from "./errors.js";
 import { canonicalKey, checkTimeout, FETCH_TIMEOUT_MS, fetchBytes, gatewayBase, MAX_FETCH_BYTES, recordHead } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
@@ -25,8 +25,10 @@ import { loadMarine } from "./wasm.js";
  * slices of about 25 ms and yield to the event loop after each slice and each progress call, so
  * a page stays responsive and can paint the progress it was given.
  *
+ * `options.signal` (an `AbortSignal`) stops the verification at the next slice: `ABORTED`.
+ *
  * @throws an `Error` with `code` `HISTORY_INVALID` or `REPLAY_FAILED` and the first bad
- *   version's `index` (0 = newest) and `cid`; `BAD_ARGUMENT` for malformed arguments.
+ *   version's `index` (0 = newest) and `cid`; `ABORTED`; `BAD_ARGUMENT` for malformed arguments.
  */
 export async function verifyHistory(head, blocks, options = {}) {
   if (typeof head !== "string" && typeof head?.toString !== "function") {
@@ -38,11 +40,18 @@ export async function verifyHistory(head, blocks, options = {}) {
     if (!(bytes instanceof Uint8Array)) throw codedError("BAD_ARGUMENT", `block ${cid} is not a Uint8Array`);
     map.set(String(cid), bytes);
   }
+  const { onProgress, signal: signalOption, ...rest } = options ?? {};
+  const signal = checkSignal(signalOption);
+  throwIfAborted(signal, "verification");
   const glue = await loadMarine();
-  const { onProgress, ...rest } = options ?? {};
   const report = typeof onProgress === "function" ? (p) => safely(onProgress, p) : () => {};
+  const yieldNow = async () => {
+    await yieldToEventLoop();
+    throwIfAborted(signal, "verification");
+  };
   let verifier;
   try {
+    throwIfAborted(signal, "verification");
     verifier = new glue.HistoryVerifier(String(head), map, rest);
     // Check (hashes, signatures, links) then replay, a version per wasm call, yielding to the
     // event loop every SLICE_MS and after each progress call.
@@ -60,7 +69,7 @@ export async function verifyHistory(head, blocks, options = {}) {
           reported = true;
         }
       }
-      await yieldToEventLoop();
+      await yieldNow();
     }
     const total = verifier.total;
     let done = verifier.replayed;
@@ -74,7 +83,7 @@ export async function verifyHistory(head, blocks, options = {}) {
           reported = true; // yield right after, so the page can paint what it was told
         }
       }
-      await yieldToEventLoop();
+      await yieldNow();
     }
     return JSON.parse(verifier.report());
   } catch (err) {
@@ -130,6 +139,7 @@ function yieldToEventLoop() {
  * caps the CAR and each module: a gateway sending more gets `FETCH_FAILED` with
  * `reason: "TOO_LARGE"`. `timeoutMs` (default 60 000) is how long the gateway may stay silent —
  * before a reply, or between two chunks of one — before it is `FETCH_FAILED`, `reason: "TIMEOUT"`.
+ * `signal` (an `AbortSignal`) cancels the lookup, the downloads or the verification: `ABORTED`.
  *
  * @example
  * const { content, versions } = await verifyMetadata({
@@ -138,12 +148,15 @@ function yieldToEventLoop() {
  * });
  *
  * @returns `{cid, content, versions}` (the verified head, its content, the full report).
- * @throws `NOT_FOUND` (no such record), `FETCH_FAILED` (HTTP or network), and as verifyHistory.
+ * @throws `NOT_FOUND` (no such record), `FETCH_FAILED` (HTTP, network, `reason` TIMEOUT or
+ *   TOO_LARGE), `ABORTED`, and as verifyHistory.
  */
 export async function verifyMetadata(record) {
-  const { gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias = "", version, onProgress, replay = true, maxBytes = MAX_FETCH_BYTES, timeoutMs = FETCH_TIMEOUT_MS } = record ?? {};
+  const { gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias = "", version, onProgress, replay = true, maxBytes = MAX_FETCH_BYTES, timeoutMs = FETCH_TIMEOUT_MS, signal } = record ?? {};
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw codedError("BAD_ARGUMENT", `maxBytes must be a positive integer, not ${JSON.stringify(maxBytes)}`);
   checkTimeout(timeoutMs);
+  checkSignal(signal);
+  throwIfAborted(signal, "verification");
   for (const [name, v] of Object.entries({ gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, version })) {
     if (typeof v !== "string") throw codedError("BAD_ARGUMENT", `${name} must be a string`);
   }
@@ -158,22 +171,23 @@ export async function verifyMetadata(record) {
   const glue = await loadMarine();
   progress("lookup");
   const dataKey = glue.dataKey(chainId, tokenAddress, tokenId);
-  const head = await recordHead(base, dataKey, { metaContractId, publicKey, alias, version }, { timeoutMs });
+  const head = await recordHead(base, dataKey, { metaContractId, publicKey, alias, version }, { timeoutMs, signal });
   if (!head) throw codedError("NOT_FOUND", `${base} has no record ${chainId}/${tokenAddress}/${tokenId} (${metaContractId}, ${publicKey}, alias ${JSON.stringify(alias)}, ${version})`);
   progress("fetch-history", { head });
   const car = await fetchBytes(`${base}/ipfs/${head}?format=car`, {
     maxBytes,
     timeoutMs,
+    signal,
     onBytes: (bytes, totalBytes) => progress("fetch-history", { head, bytes, totalBytes }),
   });
   const blocks = new Map(glue.carBlocks(car));
   const modules = glue.contractModules(blocks);
   progress("fetch-modules", { versions: blocks.size, modules: modules.length });
   for (const cid of modules) {
-    blocks.set(cid, await fetchBytes(`${base}/ipfs/${cid}?format=raw`, { maxBytes, timeoutMs }));
+    blocks.set(cid, await fetchBytes(`${base}/ipfs/${cid}?format=raw`, { maxBytes, timeoutMs, signal }));
   }
   progress("verify", { blocks: blocks.size });
-  const report = await verifyHistory(head, blocks, { replay, onProgress: (p) => progress("verify", { blocks: blocks.size, ...p }) });
+  const report = await verifyHistory(head, blocks, { replay, signal, onProgress: (p) => progress("verify", { blocks: blocks.size, ...p }) });
   // The history is genuine; is it the one asked for? A gateway could name the head of another
   // validly signed record (another publisher's, another token's).
   const got = report.versions[0]?.record ?? {};

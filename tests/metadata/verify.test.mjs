@@ -220,6 +220,70 @@ describe("verifyMetadata (our package, Node): look up, fetch and verify from a n
     }
   });
 
+  it("an AbortSignal stops it wherever it is: before starting, in the replay, in a stalled download", async () => {
+    const aborted = (what) => (e) => {
+      assert.equal(e.code, "ABORTED", `${what}: ${e.code}: ${e.message}`);
+      assert.equal(e.cause?.message, "changed my mind", what);
+      return true;
+    };
+    const already = AbortSignal.abort(new Error("changed my mind"));
+    // Aborted before it starts: nothing is asked (this gateway would be FETCH_FAILED).
+    await assert.rejects(verifyMetadata({ gateway: "http://127.0.0.1:9", ...h.record, signal: already }), aborted("before"));
+    await assert.rejects(verifyHistory(h.head, h.blocks, { signal: already }), aborted("verifyHistory"));
+    await assert.rejects(verifyHistory(h.head, h.blocks, { signal: "stop" }), (e) => e.code === "BAD_ARGUMENT");
+
+    // Midway through the 120-version history's replay: it stops there, and reports nothing after.
+    const { SAMPLE, seed } = await import("../../scripts/demo-seed.mjs");
+    const { publicKey } = await seed(url);
+    const long = { gateway: url, chainId: SAMPLE.chainId, tokenAddress: SAMPLE.tokenAddress, tokenId: SAMPLE.longHistoryToken, metaContractId: SAMPLE.metaContractId, publicKey, version: SAMPLE.version };
+    const ac = new AbortController();
+    const events = [];
+    let afterAbort = 0;
+    await assert.rejects(
+      verifyMetadata({
+        ...long,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (ac.signal.aborted) afterAbort++;
+          events.push(p);
+          if (p.phase === "replay" && p.done === 100) ac.abort(new Error("changed my mind"));
+        },
+      }),
+      aborted("replay"),
+    );
+    assert.equal(afterAbort, 0, `progress after the abort: ${JSON.stringify(events.at(-1))}`);
+    assert.ok(!events.some((p) => p.stage === "done"));
+
+    // A download the gateway stalls: the abort ends it at once, not at the timeout.
+    const server = createServer(async (req, res) => {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      if (req.url === "/api/v0/json-rpc") {
+        const reply = await fetch(`${url}/api/v0/json-rpc`, { method: "POST", headers: { "content-type": "application/json" }, body });
+        return res.writeHead(200, { "content-type": "application/json" }).end(await reply.text());
+      }
+      res.writeHead(200).write(Buffer.alloc(10)); // and nothing more
+    });
+    await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+    try {
+      const stalled = new AbortController();
+      const t0 = performance.now();
+      const pending = verifyMetadata({
+        gateway: `http://127.0.0.1:${server.address().port}`,
+        ...h.record,
+        signal: stalled.signal,
+        onProgress: (p) => p.stage === "fetch-history" && setTimeout(() => stalled.abort(new Error("changed my mind")), 200),
+      });
+      await assert.rejects(pending, aborted("stalled download"));
+      assert.ok(performance.now() - t0 < 10_000, `took ${performance.now() - t0} ms`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
+    // The same record verifies with a signal that is never aborted.
+    assert.equal((await verifyMetadata({ ...long, signal: new AbortController().signal })).versions.length, SAMPLE.longHistoryVersions);
+  });
+
   it("an unknown record is NOT_FOUND, an unreachable gateway FETCH_FAILED, bad fields BAD_ARGUMENT", async () => {
     await assert.rejects(verifyMetadata({ gateway: url, ...h.record, tokenId: "no-such-token" }), (e) => e.code === "NOT_FOUND");
     await assert.rejects(verifyMetadata({ gateway: "http://127.0.0.1:9", ...h.record }), (e) => e.code === "FETCH_FAILED");

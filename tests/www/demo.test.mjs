@@ -167,6 +167,18 @@ describe("the demo dApp in headless Chromium", { skip: S.skipReason(missing) }, 
     assert.match(await p.text("#progress"), new RegExp(`${SAMPLE.longHistoryVersions} versions`), "the stages name the history's size");
     assert.match(await p.text("#progress"), new RegExp(`replay ${SAMPLE.longHistoryVersions}/${SAMPLE.longHistoryVersions}`), "and the replay's progress");
     await p.shot("2-long-history");
+
+    // A newer lookup aborts the one still running: the long history, then at once (in the same
+    // task, so the first is surely still running) token 1.
+    await p.page.evaluate(([long, first]) => {
+      document.querySelector(`#samples button[data-token="${long}"]`).click();
+      document.querySelector(`#samples button[data-token="${first}"]`).click();
+    }, [SAMPLE.longHistoryToken, SAMPLE.tokens[0].tokenId]);
+    await p.page.waitForSelector("body[data-aborted-lookups='1']", { timeout: 30_000 });
+    await verified(p.page);
+    assert.deepEqual(JSON.parse(await p.text("#content")), SAMPLE.tokens[0].versions.at(-1));
+    assert.equal(await p.page.locator("#versions li").count(), SAMPLE.tokens[0].versions.length);
+    assert.equal(await p.page.locator("#error").isHidden(), true, "the aborted lookup showed an error");
     await p.close();
   });
 

@@ -107,10 +107,13 @@ function showError(el, err) {
 
 let current = null; // the last verified record: {record, content, versions}
 let lookups = 0; // a newer lookup wins: an older one that finishes later is dropped
+let lookupAbort = null; // …and is aborted, so it stops fetching and replaying
 
 /** Looks the form's record up and verifies it; resolves to true when it verified. */
 async function lookup() {
   const mine = ++lookups;
+  lookupAbort?.abort(new Error("a newer lookup started"));
+  const abort = (lookupAbort = new AbortController());
   const r = record();
   const badge = $("badge");
   $("error").hidden = true;
@@ -124,7 +127,7 @@ async function lookup() {
   const onProgress = progressList($("progress"), STAGES);
   const t0 = performance.now();
   try {
-    const v = await verifyMetadata({ ...r, onProgress: (p) => mine === lookups && onProgress(p) });
+    const v = await verifyMetadata({ ...r, signal: abort.signal, onProgress: (p) => mine === lookups && onProgress(p) });
     if (mine !== lookups) return false;
     const ms = performance.now() - t0;
     current = { record: r, ...v };
@@ -146,6 +149,7 @@ async function lookup() {
     refreshPublish();
     return true;
   } catch (err) {
+    if (err.code === "ABORTED") document.body.dataset.abortedLookups = String(Number(document.body.dataset.abortedLookups ?? 0) + 1);
     if (mine !== lookups) return false;
     current = null;
     const tampered = err.code === "HISTORY_INVALID" || err.code === "REPLAY_FAILED";

@@ -102,6 +102,47 @@ describe("verifyHistory in headless Chromium", { skip: S.skipReason(missing) }, 
     });
   });
 
+  test("in the page, a stalled or endless download ends: TIMEOUT, TOO_LARGE, or ABORTED by a signal", T, async () => {
+    await S.withPage(S.openPage(browser, server.url(`${S.PAGES}/lab.html`), { label: "misbehaving", waitFor: "__labReady" }), async (page) => {
+      const attempt = (record, abortAfterMs) =>
+        page.eval(
+          async ({ record, abortAfterMs }) => {
+            const ac = new AbortController();
+            if (abortAfterMs !== undefined) setTimeout(() => ac.abort(new Error("changed my mind")), abortAfterMs);
+            const t0 = performance.now();
+            try {
+              await window.lab.lib.verifyMetadata({ ...record, signal: ac.signal });
+              return { ok: true };
+            } catch (e) {
+              return { error: { code: e?.code, reason: e?.reason, cause: e?.cause?.message, message: String(e?.message ?? e) }, ms: performance.now() - t0 };
+            }
+          },
+          { record, abortAfterMs },
+          { what: "verifyMetadata (misbehaving gateway)", timeoutMs: 60_000 },
+        );
+      try {
+        dishonest.misbehave("stall");
+        const stalled = await attempt({ gateway: dishonest.url, ...h.record, timeoutMs: 500 });
+        assert.deepEqual([stalled.error?.code, stalled.error?.reason], ["FETCH_FAILED", "TIMEOUT"], JSON.stringify(stalled));
+        const aborted = await attempt({ gateway: dishonest.url, ...h.record }, 300);
+        assert.deepEqual([aborted.error?.code, aborted.error?.cause], ["ABORTED", "changed my mind"], JSON.stringify(aborted));
+        assert.ok(aborted.ms < 10_000, `the abort took ${aborted.ms} ms`);
+        dishonest.misbehave("endless");
+        const flood = await attempt({ gateway: dishonest.url, ...h.record, maxBytes: 4 << 20 });
+        assert.deepEqual([flood.error?.code, flood.error?.reason], ["FETCH_FAILED", "TOO_LARGE"], JSON.stringify(flood));
+      } finally {
+        dishonest.misbehave(null);
+      }
+      // Behaving again (serving the genuine history), its answer verifies in the same page.
+      dishonest.serve({ head: h.head, blocks: h.blocks });
+      try {
+        assert.deepEqual(await attempt({ gateway: dishonest.url, ...h.record }), { ok: true });
+      } finally {
+        dishonest.serve(null);
+      }
+    });
+  });
+
   test("the genuine history verifies, every version replayed; each tampering is caught at its version", T, async () => {
     await S.withPage(S.openPage(browser, server.url(`${S.PAGES}/lab.html`), { label: "verify", waitFor: "__labReady" }), async (page) => {
       const good = await inPage(page, h.head, h.blocks);

@@ -104,6 +104,7 @@ export async function historyAndTamperings(url, { collection = "0x00000000000000
  */
 export async function tamperingGateway(realUrl) {
   let current = null;
+  let misbehaviour = null; // "stall" | "endless": what the CAR request gets instead
   const cors = { "access-control-allow-origin": "*", "access-control-allow-headers": "content-type", "access-control-allow-methods": "GET, POST, OPTIONS" };
   const server = createServer(async (req, res) => {
     try {
@@ -117,6 +118,16 @@ export async function tamperingGateway(realUrl) {
         return res.writeHead(200, { ...cors, "content-type": "application/json" }).end(JSON.stringify(reply));
       }
       const m = url.pathname.match(/^\/ipfs\/([^/]+)$/);
+      if (m && misbehaviour && url.searchParams.get("format") === "car") {
+        res.writeHead(200, { ...cors, "content-type": "application/vnd.ipld.car; version=1" });
+        if (misbehaviour === "stall") return res.write(Buffer.alloc(10)); // and nothing more
+        const chunk = Buffer.alloc(64 * 1024, 7); // "endless": for ever, as fast as it is read
+        const more = () => {
+          while (res.write(chunk));
+        };
+        res.on("drain", more);
+        return more();
+      }
       if (m && current) {
         if (url.searchParams.get("format") === "car") {
           const { writer, out } = CarWriter.create([CID.parse(current.head)]);
@@ -146,6 +157,13 @@ export async function tamperingGateway(realUrl) {
     serve(c) {
       current = c;
     },
-    close: () => new Promise((ok) => server.close(ok)),
+    /** The genuine head named, then the CAR stalls after 10 bytes or never ends (null: neither). */
+    misbehave(mode) {
+      misbehaviour = mode;
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((ok) => server.close(ok));
+    },
   };
 }

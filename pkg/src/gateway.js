@@ -19,10 +19,13 @@ export function gatewayBase(gateway) {
  * one: a long history over a slow link downloads as long as bytes keep coming.
  */
 export const FETCH_TIMEOUT_MS = 60_000;
-/** `BAD_ARGUMENT` unless `timeoutMs` is a whole number of milliseconds a timer can wait. */
-export function checkTimeout(timeoutMs) {
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) {
-    throw codedError("BAD_ARGUMENT", `timeoutMs must be an integer from 1 to ${2 ** 31 - 1}, not ${JSON.stringify(timeoutMs)}`);
+/** The longest `timeoutMs` a timer can wait. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** `BAD_ARGUMENT` unless option `name`'s `value` is an integer from 1 to `max`. */
+export function checkLimit(name, value, max) {
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw codedError("BAD_ARGUMENT", `${name} must be an integer from 1 to ${max}, not ${JSON.stringify(value)}`);
   }
 }
 

@@ -3,7 +3,7 @@
 // and replaying one needs the interpreter.
 
 import { checkSignal, codedError, errorText, throwIfAborted } from "./errors.js";
-import { canonicalKey, checkTimeout, FETCH_TIMEOUT_MS, fetchBytes, gatewayBase, MAX_FETCH_BYTES, recordHead } from "./gateway.js";
+import { canonicalKey, checkLimit, FETCH_TIMEOUT_MS, fetchBytes, gatewayBase, MAX_FETCH_BYTES, MAX_TIMEOUT_MS, recordHead } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
 /**
@@ -53,38 +53,29 @@ export async function verifyHistory(head, blocks, options = {}) {
   try {
     throwIfAborted(signal, "verification");
     verifier = new glue.HistoryVerifier(String(head), map, rest);
-    // Check (hashes, signatures, links) then replay, a version per wasm call, yielding to the
-    // event loop every SLICE_MS and after each progress call.
-    let checked = 0;
-    while (!verifier.checkDone) {
-      const sliceEnd = performance.now() + SLICE_MS;
-      let reported = false;
-      while (!verifier.checkDone && !reported && performance.now() < sliceEnd) {
-        checked = verifier.check(1);
-        if (verifier.checkDone) {
-          report({ phase: "check", done: checked, total: checked });
-          reported = true;
-        } else if (checked % PROGRESS_EVERY === 0) {
-          report({ phase: "check", done: checked });
-          reported = true;
-        }
-      }
-      await yieldNow();
-    }
+    // Check (hashes, signatures, links) then replay, a version per wasm call.
+    await inSlices(
+      () => verifier.check(1),
+      () => verifier.checkDone,
+      (checked) => {
+        if (verifier.checkDone) report({ phase: "check", done: checked, total: checked });
+        else if (checked % PROGRESS_EVERY === 0) report({ phase: "check", done: checked });
+        else return false;
+        return true;
+      },
+      yieldNow,
+    );
     const total = verifier.total;
-    let done = verifier.replayed;
-    while (done < total) {
-      const sliceEnd = performance.now() + SLICE_MS;
-      let reported = false;
-      while (done < total && !reported && performance.now() < sliceEnd) {
-        done = verifier.replay(1);
-        if (done % PROGRESS_EVERY === 0 || done === total) {
-          report({ phase: "replay", done, total });
-          reported = true; // yield right after, so the page can paint what it was told
-        }
-      }
-      await yieldNow();
-    }
+    await inSlices(
+      () => verifier.replay(1),
+      () => verifier.replayed >= total,
+      (done) => {
+        if (done % PROGRESS_EVERY !== 0 && done !== total) return false;
+        report({ phase: "replay", done, total });
+        return true;
+      },
+      yieldNow,
+    );
     return JSON.parse(verifier.report());
   } catch (err) {
     if (typeof err?.code === "string") throw err;
@@ -102,6 +93,20 @@ export async function verifyHistory(head, blocks, options = {}) {
 const PROGRESS_EVERY = 100;
 /** How long the check or the replay runs before it yields to the event loop. */
 const SLICE_MS = 25;
+
+/**
+ * Calls `step()` until `finished()`, yielding (`yieldNow`) every SLICE_MS and right after each
+ * step whose result `reported(result)` says was reported, so a page can paint what it was told.
+ */
+async function inSlices(step, finished, reported, yieldNow) {
+  while (!finished()) {
+    const sliceEnd = performance.now() + SLICE_MS;
+    while (!finished() && performance.now() < sliceEnd) {
+      if (reported(step())) break;
+    }
+    await yieldNow();
+  }
+}
 
 /**
  * Resolves in a new macrotask: Node's `setImmediate`; elsewhere a `MessageChannel` message (not
@@ -153,8 +158,8 @@ function yieldToEventLoop() {
  */
 export async function verifyMetadata(record) {
   const { gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, alias = "", version, onProgress, replay = true, maxBytes = MAX_FETCH_BYTES, timeoutMs = FETCH_TIMEOUT_MS, signal } = record ?? {};
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw codedError("BAD_ARGUMENT", `maxBytes must be a positive integer, not ${JSON.stringify(maxBytes)}`);
-  checkTimeout(timeoutMs);
+  checkLimit("maxBytes", maxBytes, Number.MAX_SAFE_INTEGER);
+  checkLimit("timeoutMs", timeoutMs, MAX_TIMEOUT_MS);
   checkSignal(signal);
   throwIfAborted(signal, "verification");
   for (const [name, v] of Object.entries({ gateway, chainId, tokenAddress, tokenId, metaContractId, publicKey, version })) {

@@ -4,7 +4,7 @@
 // by the Marine-runtime wasm with the node's own code (`lineage_metadata::sign`).
 
 import { codedError, errorText } from "./errors.js";
-import { canonicalKey, checkTimeout, FETCH_TIMEOUT_MS, gatewayBase, recordHead, rpc } from "./gateway.js";
+import { canonicalKey, checkLimit, FETCH_TIMEOUT_MS, gatewayBase, MAX_TIMEOUT_MS, recordHead, rpc } from "./gateway.js";
 import { loadMarine } from "./wasm.js";
 
 /**
@@ -160,7 +160,7 @@ export async function publishMetadata(tx) {
   for (const [name, v] of Object.entries({ chainId, tokenAddress, tokenId, metaContractId, alias, version, mcdata, method })) {
     if (typeof v !== "string") throw codedError("BAD_ARGUMENT", `${name} must be a string`);
   }
-  checkTimeout(timeoutMs);
+  checkLimit("timeoutMs", timeoutMs, MAX_TIMEOUT_MS);
   const data = typeof tx.data === "string" ? tx.data : JSON.stringify(tx.data);
   if (typeof data !== "string") throw codedError("BAD_ARGUMENT", "data must be a string or a JSON value");
   const progress = (stage, extra) => {

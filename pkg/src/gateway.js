@@ -77,6 +77,7 @@ export async function fetchBytes(url, { maxBytes = MAX_FETCH_BYTES, onBytes, ini
     }
     if (!res.ok) {
       const start = await readBody(url, res, { maxBytes: MAX_ERROR_TEXT, truncate: true, arm }).catch(() => new Uint8Array());
+      throwIfAborted(signal, `fetching ${url}`); // aborted while its error page was read
       throw codedError("FETCH_FAILED", `${url}: HTTP ${res.status} ${new TextDecoder().decode(start)}`.trim(), { status: res.status });
     }
     try {
